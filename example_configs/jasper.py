@@ -1,0 +1,105 @@
+"""Jasper sized for a CPU, trained on the synthetic espeak-ng corpus (data/synth_speech).
+
+    python -m open_s2s.data.synth_speech --out data/synth_speech   # once (make demo does it)
+    python run.py --config_file=example_configs/jasper.py --mode=train_eval
+    python run.py --config_file=example_configs/jasper.py --mode=infer \
+        --infer_output_file=logs/jasper/test_predictions.csv
+
+Same layer plan as Jasper (Li et al. 2019): a strided prologue, residual blocks of
+conv-BN-ReLU-dropout sub-blocks with growing kernels, a dilated epilogue and a
+character CTC decoder; narrower and shallower so that it trains in about half an
+hour on two CPU cores.
+"""
+
+from open_s2s.data.speech2text import Speech2TextDataLayer
+from open_s2s.decoders import FullyConnectedCTCDecoder
+from open_s2s.encoders import TDNNEncoder
+from open_s2s.losses import CTCLoss
+from open_s2s.models import Speech2Text
+from open_s2s.optimizers import NovoGrad, poly_decay
+
+DATA = "data/synth_speech"
+
+
+def block(kernel, channels, repeat=2, dropout=0.9, residual=True):
+    return {
+        "type": "conv1d", "repeat": repeat, "kernel_size": [kernel], "stride": [1], "dilation": [1],
+        "num_channels": channels, "padding": "SAME", "dropout_keep_prob": dropout, "residual": residual,
+    }
+
+
+base_model = Speech2Text
+
+base_params = {
+    "random_seed": 0,
+    "num_gpus": 1,
+    "use_horovod": False,
+    "dtype": "float32",
+    "batch_size_per_gpu": 16,
+    "max_steps": 3000,
+    "save_summaries_steps": 50,
+    "print_loss_steps": 100,
+    "print_samples_steps": 500,
+    "save_checkpoint_steps": 500,
+    "num_checkpoints": 3,
+    "eval_steps": 500,
+    "logdir": "logs/jasper",
+
+    "optimizer": NovoGrad,
+    "optimizer_params": {"beta1": 0.95, "beta2": 0.5, "weight_decay": 0.001},
+    "lr_policy": poly_decay,
+    "lr_policy_params": {"learning_rate": 0.02, "power": 2.0, "warmup_steps": 200, "min_lr": 1e-5},
+
+    "encoder": TDNNEncoder,
+    "encoder_params": {
+        "convnet_layers": [
+            {"type": "conv1d", "repeat": 1, "kernel_size": [11], "stride": [2], "dilation": [1],
+             "num_channels": 128, "padding": "SAME", "dropout_keep_prob": 0.9},
+            block(11, 128),
+            block(13, 160),
+            block(17, 192),
+            block(21, 224),
+            {"type": "conv1d", "repeat": 1, "kernel_size": [29], "stride": [1], "dilation": [2],
+             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.8},
+            {"type": "conv1d", "repeat": 1, "kernel_size": [1], "stride": [1], "dilation": [1],
+             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.8},
+        ],
+        "dropout_keep_prob": 0.9,
+        "activation_fn": "relu",
+        "normalization": "batch_norm",
+        "use_conv_mask": True,
+    },
+    "decoder": FullyConnectedCTCDecoder,
+    "decoder_params": {},
+    "loss": CTCLoss,
+    "loss_params": {},
+
+    "data_layer": Speech2TextDataLayer,
+    "data_layer_params": {
+        "num_audio_features": 64,
+        "input_type": "logfbank",
+        "vocab_file": f"{DATA}/vocab.txt",
+        "norm_per_feature": True,
+        "window_size": 0.02,
+        "window_stride": 0.01,
+        "dither": 1e-5,
+        "pad_to": 8,
+        "max_duration": 8.0,
+    },
+}
+
+train_params = {
+    "data_layer_params": {
+        "dataset_files": [f"{DATA}/train.csv"],
+        "shuffle": True,
+        "spec_augment": {"num_freq_masks": 2, "max_freq_mask": 8, "num_time_masks": 2, "max_time_mask": 20},
+    },
+}
+
+eval_params = {
+    "data_layer_params": {"dataset_files": [f"{DATA}/dev.csv"], "shuffle": False},
+}
+
+infer_params = {
+    "data_layer_params": {"dataset_files": [f"{DATA}/test.csv"], "shuffle": False},
+}

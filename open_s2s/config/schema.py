@@ -1,0 +1,73 @@
+"""Top-level config keys read by the runner and the trainer (OpenSeq2Seq's names).
+
+Model-specific keys (``encoder``, ``decoder``, ``loss`` and their ``*_params``) are declared
+by the model classes; data keys by the data layers. This module imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from open_s2s.config.params import Param, positive
+
+NoneType = type(None)
+DTYPES = ("float32", "mixed", "mixed_bf16")
+SUMMARIES = (
+    "learning_rate",
+    "gradient_norm",
+    "global_gradient_norm",
+    "variables",
+    "gradients",
+    "larc_summaries",
+    "variable_norm",
+    "loss_scale",
+)
+
+
+def _dtype_ok(value: Any) -> str | None:
+    name = getattr(value, "name", value)
+    if name in DTYPES or name == "float16":
+        return None
+    return f"{value!r} is not one of {list(DTYPES)} (or tf.float32 / tf.float16)"
+
+
+def _summaries_ok(value: Any) -> str | None:
+    bad = [s for s in value if s not in SUMMARIES]
+    return f"unknown summaries {bad}; known: {list(SUMMARIES)}" if bad else None
+
+
+BASE_PARAMS: dict[str, Param] = {
+    # --- runtime
+    "num_gpus": Param(int, 1, doc="Synchronous replicas in one process (towers).", check=positive),
+    "use_horovod": Param(bool, False, doc="One replica per Horovod rank (launch with horovodrun)."),
+    "dtype": Param(None, "float32", doc="float32, mixed (fp16 + loss scaling) or mixed_bf16.", check=_dtype_ok),
+    "loss_scaling": Param((str, int, float, NoneType), "Backoff", doc="Static scale, 'Backoff' or 'LogMax' (dtype=mixed)."),
+    "loss_scaling_params": Param(dict, {}, doc="Parameters of the loss scaler."),
+    "random_seed": Param(int, 0, doc="Seed of weights init and data shuffling."),
+    "use_xla_jit": Param(bool, False, doc="Compile the train step with XLA."),
+    # --- batches and length of training
+    "batch_size_per_gpu": Param(int, doc="Batch size of each replica.", check=positive),
+    "max_steps": Param((int, NoneType), None, doc="Training steps (give this or num_epochs).", check=positive),
+    "num_epochs": Param((int, float, NoneType), None, doc="Training epochs (give this or max_steps).", check=positive),
+    "iter_size": Param(int, 1, doc="Accumulate gradients over this many batches per update.", check=positive),
+    # --- optimization
+    "optimizer": Param((str, type), doc="Optimizer class (NovoGrad, keras SGD/Adam/AdamW) or name."),
+    "optimizer_params": Param(dict, {}, doc="Constructor args of the optimizer (without learning_rate)."),
+    "lr_policy": Param((Callable, NoneType), None, doc="Learning-rate policy function, e.g. poly_decay."),
+    "lr_policy_params": Param(dict, {}, doc="Arguments of lr_policy (learning_rate comes from optimizer_params)."),
+    "max_grad_norm": Param((float, NoneType), None, doc="Clip gradients to this global norm."),
+    "larc_params": Param((dict, NoneType), None, doc="LARC: larc_eta, larc_mode ('clip'|'scale'), min_update."),
+    "regularizer": Param((str, Callable, NoneType), None, doc="'l2' (or a function named l2*) on kernels."),
+    "regularizer_params": Param(dict, {}, doc="{'scale': float} for the L2 regularizer."),
+    "freeze_variables_regex": Param((str, NoneType), None, doc="Variables whose path matches are not trained."),
+    # --- logging, checkpoints, evaluation
+    "logdir": Param((str, NoneType), None, doc="Run directory (default logs/<config name>)."),
+    "load_model": Param((str, NoneType), None, doc="Warm-start from this run dir/checkpoint by name and shape."),
+    "save_summaries_steps": Param((int, NoneType), 50, doc="TensorBoard scalars every N steps."),
+    "print_loss_steps": Param((int, NoneType), 50, doc="Print loss every N steps (progress bar shows it always)."),
+    "print_samples_steps": Param((int, NoneType), 500, doc="Log sample predictions every N steps."),
+    "save_checkpoint_steps": Param((int, NoneType), 1000, doc="Checkpoint every N steps."),
+    "num_checkpoints": Param(int, 5, doc="Checkpoints kept.", check=positive),
+    "eval_steps": Param((int, NoneType), 1000, doc="Evaluate every N steps in train_eval mode."),
+    "summaries": Param(list, ["learning_rate", "global_gradient_norm"], doc="Extra TensorBoard summaries.", check=_summaries_ok),
+}

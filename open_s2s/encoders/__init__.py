@@ -1,0 +1,4 @@
+from open_s2s.encoders.encoder import Encoder
+from open_s2s.encoders.tdnn_encoder import TDNNEncoder
+
+__all__ = ["Encoder", "TDNNEncoder"]

@@ -1,0 +1,19 @@
+"""Encoder base class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from open_s2s.layers.component import Component
+
+
+class Encoder(Component):
+    """Maps a source batch to a sequence of hidden states.
+
+    ``call(inputs, training)`` takes a dict with ``keys.SOURCE`` ([batch, time, features]
+    or [batch, time] ids) and ``keys.SOURCE_LENGTH`` ([batch]) and returns a dict with
+    ``keys.OUTPUTS`` ([batch, time', channels]) and ``keys.LENGTHS`` ([batch]).
+    """
+
+    def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
+        raise NotImplementedError

@@ -1,0 +1,21 @@
+"""Writes a SavedModel whose ``serving_default`` takes raw inputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import tensorflow as tf
+
+
+def export_saved_model(model, feature_params, export_dir: str) -> str:
+    """Exports ``model.serving_module(feature_params)`` to ``export_dir`` (replaced atomically)."""
+    module = model.serving_module(feature_params)
+    tmp = export_dir.rstrip("/") + ".tmp"
+    if os.path.exists(tmp):
+        shutil.rmtree(tmp)
+    tf.saved_model.save(module, tmp, signatures={"serving_default": module.serve})
+    if os.path.exists(export_dir):
+        shutil.rmtree(export_dir)
+    os.replace(tmp, export_dir)
+    return export_dir

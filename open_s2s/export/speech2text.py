@@ -1,0 +1,45 @@
+"""SavedModel serving module for speech recognition: raw 16 kHz audio in, text out."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from open_s2s.data import keys
+from open_s2s.data.audio import FeatureParams, compute_features
+
+
+class Speech2TextServing(tf.Module):
+    """Wraps a trained Speech2Text model with in-graph features and greedy decoding.
+
+    ``serving_default(audio float32 [batch, samples], audio_length int32 [batch])``
+    returns ``transcript`` string [batch], greedy ``ids`` int32 [batch, max_len]
+    (padded with -1), ``ids_length`` [batch], and CTC ``log_probs`` float32
+    [batch, frames, vocab + 1] with ``log_probs_length`` [batch] for external decoders.
+    """
+
+    def __init__(self, model, feature_params: FeatureParams):
+        super().__init__(name="speech2text_serving")
+        self.model = model
+        self.feature_params = feature_params
+        self.vocab = tf.constant(list(model.data_spec.vocab) + [""])
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None], tf.float32, name="audio"),
+            tf.TensorSpec([None], tf.int32, name="audio_length"),
+        ]
+    )
+    def serve(self, audio, audio_length):
+        features, lengths = compute_features(audio, audio_length, self.feature_params, training=False)
+        outputs = self.model({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths}, training=False)
+        decoded = self.model.decode(outputs)
+        ids = decoded["ids"]
+        blank = tf.shape(self.vocab)[0] - 1  # index of the "" entry: padding ids map to it
+        chars = tf.gather(self.vocab, tf.where(ids >= 0, ids, blank))
+        return {
+            "transcript": tf.strings.reduce_join(chars, axis=1),
+            "ids": ids,
+            "ids_length": decoded[keys.LENGTHS],
+            "log_probs": tf.nn.log_softmax(tf.cast(outputs[keys.LOGITS], tf.float32)),
+            "log_probs_length": outputs[keys.LENGTHS],
+        }

@@ -1,0 +1,60 @@
+"""Base class of configurable Keras layers (encoders and decoders)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import keras
+
+from open_s2s.config.params import Param, validate
+from open_s2s.data.data_spec import DataSpec
+
+
+class Component(keras.layers.Layer):
+    """A Keras layer configured by a strict ``PARAMS`` spec and a ``DataSpec``.
+
+    Constructor args equal ``get_config()``: ``params`` (the user's mapping, validated
+    and completed here) and ``data_spec``. Subclasses read ``self.params["key"]`` only.
+    Model code here never mentions precision or distribution: layers compute in
+    ``self.compute_dtype`` as set by the runtime's Keras dtype policy.
+    """
+
+    PARAMS: Mapping[str, Param] = {}
+
+    def __init__(self, params: Mapping[str, Any] | None, data_spec: DataSpec | Mapping[str, Any], **kwargs):
+        kwargs.setdefault("name", _snake(type(self).__name__))
+        super().__init__(**kwargs)
+        if isinstance(data_spec, Mapping):
+            data_spec = DataSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data_spec.items()})
+        self.params = validate(type(self).__name__, params, self.all_params())
+        self.data_spec = data_spec
+
+    @classmethod
+    def all_params(cls) -> dict[str, Param]:
+        spec: dict[str, Param] = {}
+        for klass in reversed(cls.__mro__):
+            spec.update(getattr(klass, "PARAMS", {}))
+        return spec
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update({"params": _plain(self.params), "data_spec": dataclasses.asdict(self.data_spec)})
+        return config
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)

@@ -1,0 +1,64 @@
+"""MaskedConv1D: a centred 'same' 1-D convolution that tracks sequence lengths."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+class MaskedConv1D(keras.layers.Layer):
+    """1-D convolution with explicit centred padding and length bookkeeping.
+
+    Keras/TF ``padding="same"`` with stride > 1 splits the padding according to the
+    padded batch length, so a sequence's frames would shift with the batch it is in.
+    Here the left padding is always ``dilation * (kernel - 1) // 2``, making outputs of
+    a sequence independent of batch padding (infer results do not change with the
+    batch size). Output length is ``ceil(length / stride)``.
+
+    Args:
+      filters: output channels.
+      kernel_size: kernel width in frames.
+      stride: stride in frames.
+      dilation: dilation rate.
+      separable: depthwise conv followed by a 1x1 pointwise conv (QuartzNet style).
+
+    Call args: ``x`` [batch, time, channels], ``lengths`` [batch] int32, and
+    ``mask_input`` to zero frames past each length before convolving.
+    Returns: ``(y [batch, ceil(time / stride), filters], new_lengths [batch])``.
+    """
+
+    def __init__(self, filters, kernel_size, stride=1, dilation=1, separable=False, use_bias=True,
+                 kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.stride, self.dilation = filters, kernel_size, stride, dilation
+        self.separable, self.use_bias, self.kernel_initializer = separable, use_bias, kernel_initializer
+        common = dict(strides=stride, dilation_rate=dilation, padding="valid", use_bias=use_bias)
+        if separable:
+            self.conv = keras.layers.SeparableConv1D(
+                filters, kernel_size, depthwise_initializer=kernel_initializer,
+                pointwise_initializer=kernel_initializer, name="sep_conv", **common,
+            )
+        else:
+            self.conv = keras.layers.Conv1D(filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common)
+
+    def call(self, x, lengths, mask_input=True):
+        if mask_input:
+            x = x * tf.cast(tf.sequence_mask(lengths, tf.shape(x)[1])[:, :, None], x.dtype)
+        total = self.dilation * (self.kernel_size - 1)
+        left = total // 2
+        # Extra right padding so that the output has exactly ceil(time / stride) frames.
+        time = tf.shape(x)[1]
+        out_time = (time + self.stride - 1) // self.stride
+        right = tf.maximum((out_time - 1) * self.stride + total + 1 - time - left, 0)
+        x = tf.pad(x, [[0, 0], [left, right], [0, 0]])
+        y = self.conv(x)
+        new_lengths = (lengths + self.stride - 1) // self.stride
+        return y, new_lengths
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation,
+            separable=self.separable, use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
+        )
+        return config

@@ -1,0 +1,4 @@
+from open_s2s.losses.ctc_loss import CTCLoss
+from open_s2s.losses.loss import Loss
+
+__all__ = ["CTCLoss", "Loss"]

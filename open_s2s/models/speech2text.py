@@ -1,0 +1,102 @@
+"""Speech2Text: speech recognition models (Jasper, Wav2Letter+, DeepSpeech2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jiwer
+import numpy as np
+import tensorflow as tf
+
+from open_s2s.config.params import validate
+from open_s2s.data import keys
+from open_s2s.models.model import EncoderDecoderModel
+
+
+class Speech2Text(EncoderDecoderModel):
+    """Speech recognition: audio features in, characters out; WER/CER metrics.
+
+    Eval records are ``(index, reference, hypothesis)``; WER and CER are computed over
+    the whole eval set with jiwer (total edits / total reference words or characters).
+    """
+
+    PRIMARY_METRIC = ("WER", True)
+    infer_header = ("wav_filename", "predicted_transcript")
+
+    def ids_to_text(self, ids: np.ndarray, length: int) -> str:
+        vocab = self.data_spec.vocab
+        return "".join(vocab[i] for i in ids[:length] if 0 <= i < len(vocab))
+
+    def _texts(self, decoded: dict[str, Any]) -> list[str]:
+        ids, lengths = decoded["ids"], decoded[keys.LENGTHS]
+        return [self.ids_to_text(ids[b], int(lengths[b])) for b in range(len(lengths))]
+
+    def _references(self, batch: dict[str, Any]) -> list[str]:
+        tgt, lengths = batch[keys.TARGET], batch[keys.TARGET_LENGTH]
+        return [self.ids_to_text(tgt[b], int(lengths[b])) for b in range(len(lengths))]
+
+    def eval_batch(self, batch, decoded):
+        hyps = self._texts(decoded)
+        refs = self._references(batch)
+        return list(zip(batch[keys.INDEX].tolist(), refs, hyps))
+
+    def finalize_eval(self, records):
+        records = sorted(records)
+        refs = [normalize(r) for _, r, _ in records]
+        hyps = [normalize(h) for _, _, h in records]
+        pairs = [(r, h) for r, h in zip(refs, hyps) if r]
+        if not pairs:
+            return {"WER": float("nan"), "CER": float("nan"), "num_utterances": 0}
+        refs, hyps = zip(*pairs)
+        return {
+            "WER": 100.0 * jiwer.wer(list(refs), list(hyps)),
+            "CER": 100.0 * jiwer.cer(list(refs), list(hyps)),
+            "num_utterances": len(refs),
+        }
+
+    def infer_batch(self, batch, decoded):
+        return [(int(i), h) for i, h in zip(batch[keys.INDEX].tolist(), self._texts(decoded))]
+
+    def score_inference(self, data_layer, rows):
+        """WER/CER of infer output when the input CSV has transcripts."""
+        refs = [data_layer.transcript(i) for i, _ in rows]
+        if not any(refs):
+            return {}
+        return self.finalize_eval([(i, ref, hyp) for (i, hyp), ref in zip(rows, refs)])
+
+    @classmethod
+    def spec_for_export(cls, params):
+        """DataSpec and FeatureParams from the config alone (no dataset files are read)."""
+        from open_s2s.data.audio import FeatureParams  # noqa: PLC0415
+        from open_s2s.data.data_spec import DataSpec  # noqa: PLC0415
+        from open_s2s.data.vocab import load_vocab  # noqa: PLC0415
+
+        dl_cls = params["data_layer"]
+        dl_params = validate(dl_cls.__name__, params["data_layer_params"], dl_cls.all_params())
+        vocab = tuple(load_vocab(dl_params["vocab_file"]))
+        feature_params = FeatureParams.from_params(dl_params)
+        spec = DataSpec(
+            vocab_size=len(vocab), vocab=vocab, num_features=dl_params["num_audio_features"],
+            sample_rate=dl_params["sample_freq"], feature_stride=dl_params["window_stride"],
+        )
+        return spec, feature_params
+
+    def serving_module(self, feature_params):
+        from open_s2s.export.speech2text import Speech2TextServing  # noqa: PLC0415
+
+        return Speech2TextServing(self, feature_params)
+
+    def objects_in_batch(self, batch):
+        """Seconds of audio in the batch (throughput is audio seconds per second)."""
+        return tf.reduce_sum(tf.cast(batch[keys.AUDIO_DURATION], tf.float32))
+
+    def sample_text(self, batch, decoded, limit=3):
+        lines = []
+        for ref, hyp in list(zip(self._references(batch), self._texts(decoded)))[:limit]:
+            lines.append(f"REF: {ref}\nHYP: {hyp}")
+        return "\n\n".join(lines)
+
+
+def normalize(text: str) -> str:
+    """Collapses whitespace (jiwer counts an empty hypothesis as all deletions)."""
+    return " ".join(text.split())

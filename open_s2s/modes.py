@@ -1,0 +1,252 @@
+"""What each ``--mode`` does: train, eval, train_eval, infer, export (and --benchmark)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import time
+from typing import Any, Mapping
+
+import tensorflow as tf
+
+from open_s2s.config.loader import dump_config
+from open_s2s.config.params import ConfigError
+from open_s2s.training import checkpoints as ckpt_lib
+from open_s2s.training import evaluation
+from open_s2s.training.runtime import make_runtime
+from open_s2s.training.trainer import Interrupted, Trainer, TrainingDiverged, steps_for_epochs
+
+log = logging.getLogger("open_s2s")
+EXIT_DIVERGED, EXIT_INTERRUPTED = 4, 130
+
+
+def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dict]]) -> int:
+    if args.mode in ("train", "train_eval"):
+        return train(args, logdir, model_cls, resolved)
+    params = resolved[args.mode][1]
+    runtime = make_runtime(params)
+    if args.mode == "export":
+        return export(args, logdir, model_cls, params)
+    data_layer = make_data_layer(params, "eval" if args.mode == "eval" else "infer")
+    model = build_model(model_cls, params, data_layer.spec)
+    restore_for_inference(model, args, logdir)
+    if args.mode == "eval":
+        return run_eval(model, data_layer, logdir, runtime)
+    return run_infer(model, data_layer, args, logdir)
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def make_data_layer(params: Mapping[str, Any], mode: str):
+    return params["data_layer"](params["data_layer_params"], mode, params["batch_size_per_gpu"],
+                                seed=params["random_seed"])
+
+
+def build_model(model_cls, params, data_spec):
+    model = model_cls(params, data_spec)
+    model(model.dummy_batch(), training=False)  # creates the variables
+    return model
+
+
+def restore_for_inference(model, args, logdir: str) -> str:
+    path = args.checkpoint or ckpt_lib.find_checkpoint(logdir)
+    ckpt_lib.restore(ckpt_lib.make_checkpoint(model, None), path, model_only=True)
+    log.info("restored %s", path)
+    return path
+
+
+def check_logdir(logdir: str, continue_learning: bool, benchmark: bool) -> None:
+    """OpenSeq2Seq's rule: never train into a run dir that holds a run, unless resuming."""
+    if benchmark or continue_learning or not os.path.isdir(logdir):
+        return
+    existing = [f for f in os.listdir(logdir) if f not in ("logs",)]
+    if existing:
+        raise ConfigError(
+            f"logdir {logdir} is not empty ({', '.join(sorted(existing)[:4])}...): pass --continue_learning "
+            f"to resume, or choose another --logdir"
+        )
+
+
+# ---------------------------------------------------------------------------- train
+
+
+def train(args, logdir, model_cls, resolved) -> int:
+    params = resolved["train"][1]
+    if args.benchmark:
+        logdir = os.path.join(logdir, "benchmark")
+    check_logdir(logdir, args.continue_learning, args.benchmark)
+    runtime = make_runtime(params)
+    train_dl = make_data_layer(params, "train")
+    eval_dl = make_data_layer(resolved["eval"][1], "eval") if "eval" in resolved else None
+    model = build_model(model_cls, params, train_dl.spec)
+    total = total_steps(params, train_dl.num_samples, runtime.num_replicas)
+    if args.benchmark:
+        total = args.bench_warmup + args.bench_steps
+    os.makedirs(logdir, exist_ok=True)
+    dump_config(os.path.join(logdir, "config.json"), args.config_file, args.mode, model_cls, params)
+    trainer = Trainer(model, params, runtime, logdir, total)
+    if args.continue_learning:
+        if not trainer.restore_latest():
+            log.warning("--continue_learning: no checkpoint in %s, starting from scratch", logdir)
+    elif params["load_model"]:
+        ckpt_lib.warm_start(model, params["load_model"])
+    dataset = train_dl.build_dataset(runtime.input_context())
+    if args.benchmark:
+        return benchmark(trainer, dataset, params, runtime, logdir, args)
+    return fit(trainer, model, dataset, eval_dl, params, runtime, logdir)
+
+
+def total_steps(params, num_samples: int, num_replicas: int) -> int:
+    if params["max_steps"] is not None:
+        return params["max_steps"]
+    global_batch = params["batch_size_per_gpu"] * num_replicas
+    return steps_for_epochs(params["num_epochs"], num_samples, global_batch, params["iter_size"])
+
+
+def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
+    writer = tf.summary.create_file_writer(logdir) if runtime.is_chief else None
+    eval_hook = EvalHook(model, eval_dl, params, logdir, trainer, runtime) if eval_dl is not None else None
+    log.info("training %s for %d steps (from step %d), logdir %s", type(model).__name__,
+             trainer.total_steps, trainer.step, logdir)
+    start = time.time()
+    try:
+        trainer.fit(dataset, on_step=eval_hook, writer=writer, sample_fn=SampleLogger(model, writer))
+    except TrainingDiverged as e:
+        log.error("training diverged: %s", e)
+        return EXIT_DIVERGED
+    except Interrupted as e:
+        log.warning("%s; resume with --continue_learning", e)
+        return EXIT_INTERRUPTED
+    path = trainer.save()
+    log.info("finished %d steps in %.1f min; checkpoint %s", trainer.step, (time.time() - start) / 60, path)
+    if eval_hook is not None and eval_hook.last_step != trainer.step:
+        eval_hook.run(trainer.step)
+    return 0
+
+
+class EvalHook:
+    """Evaluates every ``eval_steps``; logs metrics and keeps the best checkpoints."""
+
+    def __init__(self, model, eval_dl, params, logdir, trainer, runtime):
+        self.model, self.eval_dl, self.every = model, eval_dl, params["eval_steps"]
+        self.dataset = eval_dl.build_dataset(runtime.input_context())
+        self.writer = tf.summary.create_file_writer(os.path.join(logdir, "eval")) if runtime.is_chief else None
+        metric, lower = model.PRIMARY_METRIC
+        self.best = ckpt_lib.BestKeeper(trainer.checkpoint, logdir, metric, lower, params["num_checkpoints"])
+        self.predict_fn = evaluation.make_predict_fn(model, self.dataset.element_spec)
+        self.last_step = -1
+
+    def __call__(self, step: int) -> None:
+        if self.every and step % self.every == 0:
+            self.run(step)
+
+    def run(self, step: int) -> dict[str, float]:
+        metrics, _ = evaluation.evaluate(self.model, self.dataset, predict_fn=self.predict_fn)
+        self.last_step = step
+        log.info("eval at step %d: %s", step, format_metrics(metrics))
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                for name, value in metrics.items():
+                    tf.summary.scalar(name, value)
+        if self.best.update(metrics, step):
+            log.info("new best %s = %.3f, saved to %s", self.best.metric, self.best.best, self.best.dir)
+        return metrics
+
+
+class SampleLogger:
+    """Logs a few predictions on a training batch (console and TensorBoard text)."""
+
+    def __init__(self, model, writer):
+        self.model, self.writer, self.fn = model, writer, None
+
+    def __call__(self, iterator, step):
+        batch = next(iterator)
+        if self.fn is None:
+            self.fn = evaluation.make_predict_fn(self.model, iterator.element_spec)
+        _, decoded = self.fn(batch)
+        text = self.model.sample_text(evaluation._numpy(batch), evaluation._numpy(decoded))
+        if text:
+            log.info("samples at step %d:\n%s", step, text)
+            if self.writer is not None:
+                with self.writer.as_default(step=step):
+                    tf.summary.text("samples", text.replace("\n", "  \n"))
+
+
+def format_metrics(metrics: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items())
+
+
+# ---------------------------------------------------------------------------- benchmark
+
+
+def benchmark(trainer, dataset, params, runtime, logdir, args) -> int:
+    """Times ``bench_steps`` steps after ``bench_warmup``; writes benchmark.json."""
+    from open_s2s.runner import write_json  # noqa: PLC0415
+
+    step_fn, iterator = trainer.compiled_step(), iter(dataset)
+    for _ in range(args.bench_warmup):
+        float(step_fn(iterator)["loss"])
+    objects, start = 0.0, time.perf_counter()
+    for _ in range(args.bench_steps):
+        out = step_fn(iterator)
+        objects += float(out["objects"])
+    elapsed = time.perf_counter() - start
+    record = {
+        "config_file": args.config_file,
+        "steps_per_sec": args.bench_steps / elapsed,
+        "objects_per_sec": objects / elapsed,
+        "objects": "audio seconds" if "speech" in type(trainer.model).__name__.lower() else "samples",
+        "dtype": runtime.dtype,
+        "num_replicas": runtime.num_replicas,
+        "batch_size_per_gpu": params["batch_size_per_gpu"],
+        "iter_size": params["iter_size"],
+        "bench_steps": args.bench_steps,
+        "warmup_steps": args.bench_warmup,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "cpu_count": os.cpu_count(),
+    }
+    write_json(os.path.join(logdir, "benchmark.json"), record)
+    log.info("benchmark: %s", format_metrics({k: v for k, v in record.items() if isinstance(v, (int, float))}))
+    return 0
+
+
+# ---------------------------------------------------------------------------- eval / infer / export
+
+
+def run_eval(model, data_layer, logdir, runtime) -> int:
+    from open_s2s.runner import write_json  # noqa: PLC0415
+
+    metrics, _ = evaluation.evaluate(model, data_layer.build_dataset(runtime.input_context()))
+    print("eval: " + format_metrics(metrics), flush=True)
+    if runtime.is_chief and os.path.isdir(logdir):
+        write_json(os.path.join(logdir, "eval_metrics.json"), metrics)
+    return 0
+
+
+def run_infer(model, data_layer, args, logdir) -> int:
+    output = args.infer_output_file or os.path.join(logdir, "infer.csv")
+    rows = evaluation.infer(model, data_layer.build_dataset())
+    names = data_layer.sample_names
+    if len(rows) != len(names):
+        raise RuntimeError(f"infer produced {len(rows)} rows for {len(names)} inputs")
+    evaluation.write_infer_csv(output, model.infer_header, names, rows)
+    print(f"wrote {len(rows)} predictions to {output}", flush=True)
+    metrics = model.score_inference(data_layer, rows)
+    if metrics:
+        print("infer: " + format_metrics(metrics), flush=True)
+    return 0
+
+
+def export(args, logdir, model_cls, params) -> int:
+    from open_s2s.export import export_saved_model  # noqa: PLC0415
+
+    data_spec, feature_params = model_cls.spec_for_export(params)
+    model = build_model(model_cls, params, data_spec)
+    restore_for_inference(model, args, logdir)
+    export_dir = args.export_dir or os.path.join(logdir, "export")
+    export_saved_model(model, feature_params, export_dir)
+    print(f"exported SavedModel to {export_dir}", flush=True)
+    return 0

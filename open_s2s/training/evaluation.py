@@ -1,0 +1,70 @@
+"""Eval and infer loops: a compiled forward + decode, and the model's map/reduce hooks."""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import Any, Callable
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+
+def make_predict_fn(model, element_spec) -> Callable:
+    """Compiled ``batch -> (loss or NaN, decoded)``; one trace for all batch shapes."""
+
+    def predict(batch):
+        outputs = model(batch, training=False)
+        decoded = model.decode(outputs)
+        has_target = "target" in batch
+        loss = model.compute_loss_value(outputs, batch) if has_target else tf.constant(np.nan, tf.float32)
+        return loss, decoded
+
+    return tf.function(predict, input_signature=[element_spec])
+
+
+def _numpy(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.numpy() if hasattr(v, "numpy") else v for k, v in tree.items()}
+
+
+def evaluate(model, dataset: tf.data.Dataset, total: int | None = None, desc: str = "eval",
+             predict_fn: Callable | None = None) -> tuple[dict[str, float], list[Any]]:
+    """Runs the whole eval set; returns (metrics incl. 'loss', records)."""
+    predict_fn = predict_fn or make_predict_fn(model, dataset.element_spec)
+    records, losses, weights = [], [], []
+    for batch in tqdm(dataset, total=total, desc=desc, unit="batch", leave=False, mininterval=2.0):
+        loss, decoded = predict_fn(batch)
+        batch_np, decoded_np = _numpy(batch), _numpy(decoded)
+        records.extend(model.eval_batch(batch_np, decoded_np))
+        n = len(next(iter(batch_np.values())))
+        losses.append(float(loss) * n)
+        weights.append(n)
+    metrics = model.finalize_eval(records)
+    metrics["loss"] = sum(losses) / max(sum(weights), 1)
+    return metrics, records
+
+
+def infer(model, dataset: tf.data.Dataset, total: int | None = None) -> list[tuple[int, Any]]:
+    """Runs inference; returns ``(index, prediction)`` pairs sorted by input index."""
+    predict_fn = make_predict_fn(model, dataset.element_spec)
+    rows = []
+    for batch in tqdm(dataset, total=total, desc="infer", unit="batch", leave=False, mininterval=2.0):
+        _, decoded = predict_fn(batch)
+        rows.extend(model.infer_batch(_numpy(batch), _numpy(decoded)))
+    rows.sort(key=lambda r: r[0])
+    return rows
+
+
+def write_infer_csv(path: str, header: tuple[str, ...], names: list[str], rows: list[tuple[int, Any]]) -> None:
+    """Writes ``name,prediction`` rows in input order (atomically)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        for index, prediction in rows:
+            values = prediction if isinstance(prediction, (list, tuple)) else [prediction]
+            writer.writerow([names[index], *values])
+    os.replace(tmp, path)

@@ -1,0 +1,208 @@
+"""The one training step and the loop around it: accumulation, clipping, LARC,
+checkpoints, summaries, progress, signals. Model code knows nothing of this module."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import signal
+import time
+from typing import Any, Callable, Mapping
+
+import keras
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from open_s2s import optimizers as opt_lib
+from open_s2s.training import checkpoints as ckpt_lib
+from open_s2s.training.runtime import Runtime
+
+log = logging.getLogger("open_s2s")
+
+
+class TrainingDiverged(RuntimeError):
+    """The float32 loss became NaN/Inf; the last good checkpoint is left as it was."""
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived; a checkpoint was saved first."""
+
+    def __init__(self, signum: int, path: str | None):
+        super().__init__(f"stopped by signal {signum}; checkpoint saved at {path}")
+        self.signum, self.path = signum, path
+
+
+class Trainer:
+    """Builds the optimizer and the compiled step for a model, and runs the loop.
+
+    Args:
+      model: a built ``EncoderDecoderModel``.
+      params: the resolved top-level config.
+      runtime: precision + strategy (see ``training.runtime``).
+      logdir: run directory (checkpoints, TensorBoard events).
+      total_steps: number of optimizer updates to reach.
+    """
+
+    def __init__(self, model, params: Mapping[str, Any], runtime: Runtime, logdir: str, total_steps: int):
+        self.model, self.params, self.runtime, self.logdir = model, params, runtime, logdir
+        self.total_steps = total_steps
+        optimizer_params = dict(params["optimizer_params"])
+        self.schedule = opt_lib.make_schedule(
+            params["lr_policy"], params["lr_policy_params"], optimizer_params.pop("learning_rate", None), total_steps
+        )
+        self.optimizer = opt_lib.make_optimizer(params["optimizer"], optimizer_params, self.schedule)
+        regex = params["freeze_variables_regex"]
+        self.train_vars = [v for v in model.trainable_variables if not (regex and re.search(regex, v.path))]
+        if not self.train_vars:
+            raise ValueError(f"freeze_variables_regex={regex!r} freezes every variable")
+        self.optimizer.build(self.train_vars)
+        self.checkpoint = ckpt_lib.make_checkpoint(model, self.optimizer)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, logdir, max_to_keep=params["num_checkpoints"], checkpoint_name="model"
+        )
+        self._step_fn = None
+        self._signal = None
+
+    # ------------------------------------------------------------------ the step
+
+    @property
+    def step(self) -> int:
+        return int(self.optimizer.iterations.numpy())
+
+    def _loss_and_grads(self, batch):
+        with tf.GradientTape() as tape:
+            outputs = self.model(batch, training=True)
+            loss = self.model.compute_loss_value(outputs, batch)
+            total = loss + self._regularization()
+        grads = tape.gradient(total, self.train_vars)
+        grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.train_vars)]
+        return loss, grads, self.model.objects_in_batch(batch)
+
+    def _regularization(self):
+        reg = self.params["regularizer"]
+        if reg is None:
+            return 0.0
+        return opt_lib.l2_loss(self.train_vars, self.params["regularizer_params"]["scale"])
+
+    def _process_gradients(self, grads):
+        grads = self.runtime.reduce_gradients(grads)
+        grads, norm = opt_lib.clip_by_global_norm(grads, self.params["max_grad_norm"])
+        if self.params["larc_params"] is not None:
+            lr = self.schedule(self.optimizer.iterations)
+            pairs = opt_lib.apply_larc(list(zip(grads, self.train_vars)), lr, **self.params["larc_params"])
+            grads = [g for g, _ in pairs]
+        return grads, norm
+
+    def _train_step(self, iterator):
+        """``iter_size`` forward/backward passes, one (skippable) optimizer update."""
+        k = self.params["iter_size"]
+        loss_sum, objects, accum = 0.0, 0.0, None
+        for _ in range(k):  # unrolled: iter_size is a small constant
+            loss, grads, n = self._loss_and_grads(next(iterator))
+            accum = grads if accum is None else [a + g for a, g in zip(accum, grads)]
+            loss_sum, objects = loss_sum + loss, objects + n
+        grads = [g / k for g in accum] if k > 1 else accum
+        loss = loss_sum / k
+        grads, norm = self._process_gradients(grads)
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+        if finite:
+            self.optimizer.apply(grads, self.train_vars)
+        return {"loss": loss, "grad_norm": norm, "finite": finite, "objects": objects}
+
+    def compiled_step(self) -> Callable:
+        if self._step_fn is None:
+            self._step_fn = tf.function(self._train_step, jit_compile=self.params["use_xla_jit"] or None)
+        return self._step_fn
+
+    def learning_rate(self) -> float:
+        return float(self.schedule(self.optimizer.iterations))
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def restore_latest(self) -> str | None:
+        path = self.manager.latest_checkpoint
+        if path:
+            ckpt_lib.restore(self.checkpoint, path)
+            log.info("restored %s (step %d)", path, self.step)
+        return path
+
+    def save(self) -> str | None:
+        if not self.runtime.is_chief:
+            return None
+        return self.manager.save(checkpoint_number=self.step)
+
+    # ------------------------------------------------------------------ signals
+
+    def _on_signal(self, signum, _frame):
+        self._signal = signum
+        log.warning("signal %d: saving a checkpoint after the current step", signum)
+
+    def _install_signals(self):
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in previous:
+            signal.signal(s, self._on_signal)
+        return previous
+
+    # ------------------------------------------------------------------ the loop
+
+    def fit(self, dataset: tf.data.Dataset, on_step: Callable[[int], None] | None = None,
+            writer: tf.summary.SummaryWriter | None = None, sample_fn: Callable | None = None) -> None:
+        """Trains until ``total_steps``; ``on_step(step)`` runs eval/checkpoint hooks."""
+        step_fn = self.compiled_step()
+        iterator = iter(dataset)
+        previous = self._install_signals()
+        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
+                   mininterval=1.0, disable=not self.runtime.is_chief)
+        p = self.params
+        try:
+            t_last, s_last = time.time(), self.step
+            while self.step < self.total_steps:
+                out = step_fn(iterator)
+                if not bool(out["finite"]):
+                    raise TrainingDiverged(
+                        f"loss is {float(out['loss'])} (gradient norm {float(out['grad_norm'])}) at step "
+                        f"{self.step + 1}; weights were not updated and the last good checkpoint "
+                        f"{self.manager.latest_checkpoint} is intact"
+                    )
+                step = self.step
+                bar.update(1)
+                bar.set_postfix(loss=f"{float(out['loss']):.3f}", lr=f"{self.learning_rate():.2e}", refresh=False)
+                if writer is not None and _every(step, p["save_summaries_steps"]):
+                    now = time.time()
+                    rate = (step - s_last) / max(now - t_last, 1e-9)
+                    t_last, s_last = now, step
+                    self._write_scalars(writer, step, out, rate)
+                if _every(step, p["print_loss_steps"]):
+                    log.info("step %d: loss %.4f, lr %.3g, grad norm %.3g", step, float(out["loss"]),
+                             self.learning_rate(), float(out["grad_norm"]))
+                if sample_fn is not None and _every(step, p["print_samples_steps"]):
+                    sample_fn(iterator, step)
+                if _every(step, p["save_checkpoint_steps"]):
+                    self.save()
+                if on_step is not None:
+                    on_step(step)
+                if self._signal is not None:
+                    raise Interrupted(self._signal, self.save())
+        finally:
+            bar.close()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def _write_scalars(self, writer, step, out, steps_per_sec):
+        with writer.as_default(step=step):
+            tf.summary.scalar("loss", out["loss"])
+            tf.summary.scalar("learning_rate", self.learning_rate())
+            tf.summary.scalar("global_gradient_norm", out["grad_norm"])
+            tf.summary.scalar("steps_per_sec", steps_per_sec)
+            if "variable_norm" in self.params["summaries"]:
+                for v in self.train_vars:
+                    tf.summary.scalar(f"variable_norm/{v.path}", tf.norm(v))
+
+
+def _every(step: int, n: int | None) -> bool:
+    return bool(n) and step % n == 0
+
+
+def steps_for_epochs(num_epochs: float, num_samples: int, global_batch: int, iter_size: int) -> int:
+    return max(1, math.ceil(num_epochs * num_samples / (global_batch * iter_size)))

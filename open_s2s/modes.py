@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -28,9 +29,10 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
     runtime = make_runtime(params)
     if args.mode == "export":
         return export(args, logdir, model_cls, params)
+    checkpoint = checkpoint_for_inference(args, logdir)  # fail fast, before reading the data
     data_layer = make_data_layer(params, "eval" if args.mode == "eval" else "infer")
     model = build_model(model_cls, params, data_layer.spec)
-    restore_for_inference(model, args, logdir)
+    restore_for_inference(model, checkpoint)
     if args.mode == "eval":
         return run_eval(model, data_layer, logdir, runtime)
     return run_infer(model, data_layer, args, logdir)
@@ -50,8 +52,16 @@ def build_model(model_cls, params, data_spec):
     return model
 
 
-def restore_for_inference(model, args, logdir: str) -> str:
-    path = args.checkpoint or ckpt_lib.find_checkpoint(logdir)
+def checkpoint_for_inference(args, logdir: str) -> str:
+    if args.checkpoint:
+        path = ckpt_lib.latest(args.checkpoint)
+        if path is None:
+            raise ConfigError(f"--checkpoint={args.checkpoint}: no checkpoint there")
+        return path
+    return ckpt_lib.find_checkpoint(logdir)
+
+
+def restore_for_inference(model, path: str) -> str:
     ckpt_lib.restore(ckpt_lib.make_checkpoint(model, None), path, model_only=True)
     log.info("restored %s", path)
     return path
@@ -137,6 +147,8 @@ class EvalHook:
         self.best = ckpt_lib.BestKeeper(trainer.checkpoint, logdir, metric, lower, params["num_checkpoints"])
         self.predict_fn = evaluation.make_predict_fn(model, self.dataset.element_spec)
         self.last_step = -1
+        self.history_path = os.path.join(logdir, "eval_history.json")
+        self.is_chief = runtime.is_chief
 
     def __call__(self, step: int) -> None:
         if self.every and step % self.every == 0:
@@ -150,9 +162,22 @@ class EvalHook:
             with self.writer.as_default(step=step):
                 for name, value in metrics.items():
                     tf.summary.scalar(name, value)
+        if self.is_chief:
+            append_history(self.history_path, {"step": step, **metrics})
         if self.best.update(metrics, step):
             log.info("new best %s = %.3f, saved to %s", self.best.metric, self.best.best, self.best.dir)
         return metrics
+
+
+def append_history(path: str, record: dict) -> None:
+    from open_s2s.runner import write_json  # noqa: PLC0415
+
+    history = []
+    if os.path.exists(path):
+        with open(path) as f:
+            history = json.load(f)
+    history = [h for h in history if h["step"] < record["step"]] + [record]
+    write_json(path, history)
 
 
 class SampleLogger:
@@ -237,15 +262,20 @@ def run_infer(model, data_layer, args, logdir) -> int:
     metrics = model.score_inference(data_layer, rows)
     if metrics:
         print("infer: " + format_metrics(metrics), flush=True)
+        if os.path.isdir(logdir):
+            from open_s2s.runner import write_json  # noqa: PLC0415
+
+            write_json(os.path.join(logdir, "infer_metrics.json"), metrics)
     return 0
 
 
 def export(args, logdir, model_cls, params) -> int:
     from open_s2s.export import export_saved_model  # noqa: PLC0415
 
+    checkpoint = checkpoint_for_inference(args, logdir)
     data_spec, feature_params = model_cls.spec_for_export(params)
     model = build_model(model_cls, params, data_spec)
-    restore_for_inference(model, args, logdir)
+    restore_for_inference(model, checkpoint)
     export_dir = args.export_dir or os.path.join(logdir, "export")
     export_saved_model(model, feature_params, export_dir)
     print(f"exported SavedModel to {export_dir}", flush=True)

@@ -22,6 +22,7 @@ MODES = ("train", "eval", "train_eval", "infer", "export")
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run.py",
+        allow_abbrev=False,
         description="Train, evaluate, infer with or export an open_s2s model from a config file.",
         epilog="Any other --key=value or --a/b=value overrides the config, e.g. --max_steps=100 "
         "--encoder_params/dropout_keep_prob=0.9 --data_layer_params/dataset_files=[a.csv,b.csv]",
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         resolved = {m: resolve_config(args.config_file, m, overrides) for m in modes}
         model_cls, params = resolved[modes[0]]
         logdir = args.logdir or params["logdir"] or default_logdir(args.config_file)
+        for _, mode_params in resolved.values():
+            mode_params["logdir"] = logdir  # so config.json records the directory actually used
         setup_logging(logdir, args.enable_logs)
         from open_s2s import modes as run_modes  # noqa: PLC0415  (imports TensorFlow)
 

@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from typing import Any, Mapping
 
 from open_s2s.config.params import ConfigError, Param, suggest
@@ -44,6 +45,10 @@ def load_module(config_file: str):
         raise ConfigError(f"{config_file}:{e.lineno}: syntax error: {e.msg}") from e
     except ImportError as e:
         raise ConfigError(f"{config_file}: {e} (check the imports at the top of the config)") from e
+    except Exception as e:  # NameError, KeyError, ... raised while executing the config
+        lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == config_file]
+        where = f"{config_file}:{lines[-1]}" if lines else config_file
+        raise ConfigError(f"{where}: {type(e).__name__}: {e}") from e
     for required in ("base_model", "base_params"):
         if not hasattr(module, required):
             raise ConfigError(f"{config_file}: must define '{required}'")
@@ -124,12 +129,14 @@ def parse_value(raw: str, param: Param | None) -> Any:
             inner = raw[1:-1].strip()
             value = [_parse_scalar(x.strip()) for x in inner.split(",")] if inner else []
         return value
+    takes_object = any(t is type or getattr(t, "__name__", "") == "Callable" for t in types)
+    if raw in ("None", "null") and (type(None) in types or None in types):
+        return None
+    if takes_object and "." in raw and not raw.startswith(("/", ".")) and "/" not in raw:
+        return import_object(raw)
     if str in types and not ({int, float, bool} & set(types)):
         return raw
     value = _parse_scalar(raw)
-    takes_object = any(t is type or getattr(t, "__name__", "") == "Callable" for t in types)
-    if isinstance(value, str) and "." in value and takes_object:
-        return import_object(value)
     return value
 
 

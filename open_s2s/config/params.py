@@ -50,9 +50,12 @@ class Param:
 
 
 def _type_names(types: Any) -> str:
+    if types is None:
+        return "any"
     if not isinstance(types, tuple):
         types = (types,)
-    return " or ".join(getattr(t, "__name__", str(t)) for t in types)
+    names = {"NoneType": "None", "object": "tf.DType"}
+    return " or ".join(names.get(getattr(t, "__name__", str(t)), getattr(t, "__name__", str(t))) for t in types)
 
 
 def _type_ok(value: Any, types: Any) -> bool:

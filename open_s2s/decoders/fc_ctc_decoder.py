@@ -31,9 +31,9 @@ class FullyConnectedCTCDecoder(Decoder):
 
     def __init__(self, params, data_spec, **kwargs):
         super().__init__(params, data_spec, **kwargs)
-        self.blank_id = data_spec.vocab_size
+        self.blank_id = self.data_spec.vocab_size
         self.projection = keras.layers.Dense(
-            data_spec.vocab_size + 1, kernel_initializer=self.params["initializer"], dtype="float32", name="logits"
+            self.data_spec.vocab_size + 1, kernel_initializer=self.params["initializer"], dtype="float32", name="logits"
         )
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:

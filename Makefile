@@ -1,0 +1,51 @@
+# open_s2s — the commands a user needs. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CORPUS := data/synth_speech
+CONFIG ?= example_configs/jasper.py
+LOGDIR ?= logs/jasper
+
+.PHONY: setup demo corpus test test-slow convergence bench lint clean
+
+setup: $(VENV)/.setup-done
+
+$(VENV)/.setup-done: requirements.txt constraints.txt setup.py scripts/install_system_deps.sh
+	scripts/install_system_deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+corpus: setup
+	$(PY) -m open_s2s.data.synth_speech --out $(CORPUS)
+
+# Train Jasper on the synthetic corpus (about 30 min on 2 cores), then transcribe the
+# held-out test split and print its WER.
+demo: corpus
+	$(PY) run.py --config_file=$(CONFIG) --mode=train_eval --logdir=$(LOGDIR) \
+		$(if $(wildcard $(LOGDIR)/checkpoint),--continue_learning)
+	$(PY) run.py --config_file=$(CONFIG) --mode=infer --logdir=$(LOGDIR) \
+		--infer_output_file=$(LOGDIR)/test_predictions.csv
+
+# The CI suite (everything not marked slow).
+test: setup
+	$(PY) -m pytest -q -m "not slow" tests
+
+# Slow tests: convergence and long end-to-end runs (not in CI).
+test-slow: setup
+	$(PY) -m pytest -q -m slow tests
+
+# The quality figure of the core issue: train jasper.py for its 30-minute budget and report WER.
+convergence: corpus
+	$(PY) scripts/convergence.py --config_file=$(CONFIG) --logdir=logs/convergence_jasper
+
+bench: corpus
+	$(PY) scripts/bench.py
+
+lint: setup
+	$(VENV)/bin/ruff check open_s2s tests scripts example_configs run.py
+
+clean:
+	rm -rf logs .pytest_cache

@@ -1,0 +1,114 @@
+"""Jasper DR 10x5 on LibriSpeech: the full recipe of Li et al. 2019 (OpenSeq2Seq's
+``jasper10x5_LibriSpeech_nvgrad.py``), ported by changing imports.
+
+Data: CSVs in OpenSeq2Seq's format (``wav_filename,wav_filesize,transcript``), e.g. made
+from LibriSpeech's FLAC folders by a converter script; the paths below follow
+OpenSeq2Seq's ``data/librispeech`` layout. OpenSeq2Seq trained this on 8 GPUs for 400
+epochs (3.61% WER on test-clean with greedy decoding): raise ``num_gpus`` / use Horovod
+once data-parallel training is available, and set ``dtype`` to ``"mixed"`` when
+float16 training is (``"mixed_bf16"`` works now on hardware with bfloat16 units).
+
+    python run.py --config_file=example_configs/speech2text/jasper10x5_librispeech.py --mode=train_eval
+"""
+
+from open_s2s.data.speech2text import Speech2TextDataLayer
+from open_s2s.decoders import FullyConnectedCTCDecoder
+from open_s2s.encoders import TDNNEncoder
+from open_s2s.losses import CTCLoss
+from open_s2s.models import Speech2Text
+from open_s2s.optimizers import NovoGrad, poly_decay
+
+DATA = "data/librispeech"
+VOCAB = "data/synth_speech/vocab.txt"  # the same 28 symbols as OpenSeq2Seq's vocab.txt
+
+# (kernel, channels, dropout_keep_prob) of the five block groups; each group has 2 blocks.
+GROUPS = [(11, 256, 0.8), (13, 384, 0.8), (17, 512, 0.8), (21, 640, 0.7), (25, 768, 0.7)]
+
+
+def residual_block(kernel, channels, keep):
+    return {
+        "type": "conv1d", "repeat": 5, "kernel_size": [kernel], "stride": [1], "dilation": [1],
+        "num_channels": channels, "padding": "SAME", "dropout_keep_prob": keep,
+        "residual": True, "residual_dense": True,
+    }
+
+
+base_model = Speech2Text
+
+base_params = {
+    "random_seed": 0,
+    "use_horovod": False,
+    "num_gpus": 1,
+    "batch_size_per_gpu": 32,
+    "num_epochs": 400,
+    "save_summaries_steps": 100,
+    "print_loss_steps": 10,
+    "print_samples_steps": 2200,
+    "eval_steps": 2200,
+    "save_checkpoint_steps": 1100,
+    "num_checkpoints": 5,
+    "logdir": "logs/jasper10x5_librispeech",
+    "dtype": "float32",
+
+    "optimizer": NovoGrad,
+    "optimizer_params": {"beta1": 0.95, "beta2": 0.98, "epsilon": 1e-8, "weight_decay": 0.001},
+    "lr_policy": poly_decay,
+    "lr_policy_params": {"learning_rate": 0.02, "min_lr": 1e-5, "power": 2.0},
+    "summaries": ["learning_rate", "global_gradient_norm"],
+
+    "encoder": TDNNEncoder,
+    "encoder_params": {
+        "convnet_layers": [
+            {"type": "conv1d", "repeat": 1, "kernel_size": [11], "stride": [2], "dilation": [1],
+             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.8},
+            *[residual_block(k, c, keep) for k, c, keep in GROUPS for _ in range(2)],
+            {"type": "conv1d", "repeat": 1, "kernel_size": [29], "stride": [1], "dilation": [2],
+             "num_channels": 896, "padding": "SAME", "dropout_keep_prob": 0.6},
+            {"type": "conv1d", "repeat": 1, "kernel_size": [1], "stride": [1], "dilation": [1],
+             "num_channels": 1024, "padding": "SAME", "dropout_keep_prob": 0.6},
+        ],
+        "dropout_keep_prob": 0.7,
+        "activation_fn": "relu",
+        "normalization": "batch_norm",
+        "use_conv_mask": True,
+    },
+    "decoder": FullyConnectedCTCDecoder,
+    "decoder_params": {},
+    "loss": CTCLoss,
+    "loss_params": {},
+
+    "data_layer": Speech2TextDataLayer,
+    "data_layer_params": {
+        "num_audio_features": 64,
+        "input_type": "logfbank",
+        "vocab_file": VOCAB,
+        "norm_per_feature": True,
+        "window": "hanning",
+        "window_size": 0.02,
+        "window_stride": 0.01,
+        "sample_freq": 16000,
+        "pad_to": 16,
+        "dither": 1e-5,
+    },
+}
+
+train_params = {
+    "data_layer_params": {
+        "dataset_files": [
+            f"{DATA}/librivox-train-clean-100.csv",
+            f"{DATA}/librivox-train-clean-360.csv",
+            f"{DATA}/librivox-train-other-500.csv",
+        ],
+        "max_duration": 16.7,
+        "shuffle": True,
+    },
+}
+
+eval_params = {
+    "batch_size_per_gpu": 64,
+    "data_layer_params": {"dataset_files": [f"{DATA}/librivox-dev-clean.csv"], "shuffle": False},
+}
+
+infer_params = {
+    "data_layer_params": {"dataset_files": [f"{DATA}/librivox-test-clean.csv"], "shuffle": False},
+}

@@ -1,0 +1,67 @@
+"""Writes docs/params.md: one table per component, generated from the PARAMS specs.
+
+    python scripts/gen_param_docs.py            # rewrite docs/params.md
+    python scripts/gen_param_docs.py --check    # exit 1 if docs/params.md is stale (used by tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from open_s2s.config.params import params_table  # noqa: E402
+from open_s2s.config.schema import BASE_PARAMS  # noqa: E402
+
+
+def sections():
+    from open_s2s.data.speech2text import Speech2TextDataLayer
+    from open_s2s.decoders import FullyConnectedCTCDecoder
+    from open_s2s.encoders.tdnn_encoder import LAYER_PARAMS, TDNNEncoder
+    from open_s2s.losses import CTCLoss
+    from open_s2s.models import EncoderDecoderModel
+    from open_s2s.optimizers import LARC_PARAMS
+
+    return [
+        ("Top level: runtime, training, logging (`base_params`)", BASE_PARAMS),
+        ("Top level: model composition (`base_params`)", EncoderDecoderModel.PARAMS),
+        ("`Speech2TextDataLayer` (`data_layer_params`)", Speech2TextDataLayer.all_params()),
+        ("`TDNNEncoder` (`encoder_params`)", TDNNEncoder.all_params()),
+        ("`TDNNEncoder` `convnet_layers` entries", LAYER_PARAMS),
+        ("`FullyConnectedCTCDecoder` (`decoder_params`)", FullyConnectedCTCDecoder.all_params()),
+        ("`CTCLoss` (`loss_params`)", CTCLoss.PARAMS),
+        ("LARC (`larc_params`)", LARC_PARAMS),
+    ]
+
+
+def render() -> str:
+    parts = [
+        "# Config keys\n",
+        "Generated from the components' `PARAMS` specs by `scripts/gen_param_docs.py`; do not edit.",
+        "Unknown keys, missing required keys, wrong types and values outside the choices are errors.\n",
+    ]
+    for title, spec in sections():
+        parts += [f"## {title}\n", params_table(spec), ""]
+    return "\n".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    path = os.path.join(ROOT, "docs", "params.md")
+    text = render()
+    if args.check:
+        with open(path) as f:
+            return 0 if f.read() == text else 1
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

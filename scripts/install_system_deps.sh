@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# System packages open_s2s needs: espeak-ng + sox (synthetic corpora), libsndfile (audio headers).
+# Idempotent: does nothing when they are already installed.
+set -euo pipefail
+need=()
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
+command -v sox >/dev/null || need+=(sox)
+ldconfig -p 2>/dev/null | grep -q libsndfile || need+=(libsndfile1)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing system packages: ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null

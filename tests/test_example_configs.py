@@ -1,0 +1,34 @@
+"""Every example config builds and trains 2 steps (data pointed at the tiny corpus)."""
+
+import glob
+import os
+
+import pytest
+import tensorflow as tf
+
+from open_s2s import runner
+from open_s2s.config.loader import resolve_config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = sorted(glob.glob(os.path.join(REPO, "example_configs", "**", "*.py"), recursive=True))
+
+
+def test_there_are_configs():
+    assert any(c.endswith("jasper.py") for c in CONFIGS)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: os.path.relpath(c, REPO))
+def test_config_trains_two_steps(config, tiny_corpus, tmp_path):
+    _, params = resolve_config(config, "train")
+    overrides = [
+        f"--data_layer_params/dataset_files=[{tiny_corpus}/train.csv]",
+        f"--data_layer_params/vocab_file={tiny_corpus}/vocab.txt",
+        "--data_layer_params/max_duration=None",
+        "--max_steps=2", "--batch_size_per_gpu=2", "--eval_steps=None",
+    ]
+    if params["num_epochs"] is not None:
+        overrides.append("--num_epochs=None")
+    logdir = str(tmp_path / "run")
+    code = runner.main([f"--config_file={config}", "--mode=train", f"--logdir={logdir}", *overrides])
+    assert code == 0
+    assert tf.train.latest_checkpoint(logdir).endswith("model-2")

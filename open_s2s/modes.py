@@ -19,7 +19,7 @@ from open_s2s.training.runtime import make_runtime
 from open_s2s.training.trainer import Interrupted, Trainer, TrainingDiverged, steps_for_epochs
 
 log = logging.getLogger("open_s2s")
-EXIT_DIVERGED, EXIT_INTERRUPTED = 4, 130
+EXIT_DATA_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 3, 4, 130
 
 
 def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dict]]) -> int:
@@ -129,6 +129,13 @@ def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
     except Interrupted as e:
         log.warning("%s; resume with --continue_learning", e)
         return EXIT_INTERRUPTED
+    except tf.errors.OpError as e:
+        # e.g. an audio file deleted or corrupted after the load-time checks: the failed
+        # step did not update the weights, so save them and stop with a readable message.
+        path = trainer.save()
+        log.error("input or runtime error at step %d: %s; checkpoint saved at %s; fix the data and "
+                  "resume with --continue_learning", trainer.step + 1, e.message.splitlines()[0], path)
+        return EXIT_DATA_ERROR
     path = trainer.save()
     log.info("finished %d steps in %.1f min; checkpoint %s", trainer.step, (time.time() - start) / 60, path)
     if eval_hook is not None and eval_hook.last_step != trainer.step:

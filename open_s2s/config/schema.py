@@ -12,16 +12,12 @@ from open_s2s.config.params import Param, positive
 
 NoneType = type(None)
 DTYPES = ("float32", "mixed", "mixed_bf16")
-SUMMARIES = (
-    "learning_rate",
-    "gradient_norm",
-    "global_gradient_norm",
-    "variables",
-    "gradients",
-    "larc_summaries",
-    "variable_norm",
-    "loss_scale",
-)
+# learning_rate and global_gradient_norm are always written; "variables" adds weight
+# histograms and "variable_norm" per-variable norms. OpenSeq2Seq's per-gradient summaries
+# ("gradients", "gradient_norm", "larc_summaries") are accepted so configs port, and
+# ignored with a warning.
+SUMMARIES = ("learning_rate", "global_gradient_norm", "variables", "variable_norm")
+IGNORED_SUMMARIES = ("gradients", "gradient_norm", "larc_summaries")
 
 
 def _dtype_ok(value: Any) -> str | None:
@@ -32,8 +28,13 @@ def _dtype_ok(value: Any) -> str | None:
 
 
 def _summaries_ok(value: Any) -> str | None:
-    bad = [s for s in value if s not in SUMMARIES]
+    bad = [s for s in value if s not in SUMMARIES + IGNORED_SUMMARIES]
     return f"unknown summaries {bad}; known: {list(SUMMARIES)}" if bad else None
+
+
+def _regularizer_ok(value: Any) -> str | None:
+    name = value if isinstance(value, str) else getattr(value, "__name__", type(value).__name__)
+    return None if value is None or "l2" in name.lower() else f"only L2 regularization is supported, got {name}"
 
 
 BASE_PARAMS: dict[str, Param] = {
@@ -57,8 +58,12 @@ BASE_PARAMS: dict[str, Param] = {
     "lr_policy_params": Param(dict, {}, doc="Arguments of lr_policy, including learning_rate (as in OpenSeq2Seq)."),
     "max_grad_norm": Param((float, NoneType), None, doc="Clip gradients to this global norm."),
     "larc_params": Param((dict, NoneType), None, doc="LARC: larc_eta, larc_mode ('clip' or 'scale'), min_update."),
-    "regularizer": Param((str, Callable, NoneType), None, doc="'l2' (or a function named l2*) on kernels."),
-    "regularizer_params": Param(dict, {}, doc="{'scale': float} for the L2 regularizer."),
+    "regularizer": Param(
+        (str, Callable, NoneType), None, doc="'l2' (or an L2 function such as keras.regularizers.l2) on kernels.",
+        check=_regularizer_ok,
+    ),
+    "regularizer_params": Param(dict, {"scale": 0.0}, doc="{'scale': s}: adds s * sum(w^2) over kernels.",
+                                spec={"scale": Param(float, doc="L2 scale.")}),
     "freeze_variables_regex": Param((str, NoneType), None, doc="Variables whose path matches are not trained."),
     # --- logging, checkpoints, evaluation
     "logdir": Param((str, NoneType), None, doc="Run directory (default logs/<config name>)."),

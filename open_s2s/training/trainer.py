@@ -63,6 +63,11 @@ class Trainer:
         )
         self._step_fn = None
         self._signal = None
+        from open_s2s.config.schema import IGNORED_SUMMARIES  # noqa: PLC0415
+
+        ignored = [name for name in params["summaries"] if name in IGNORED_SUMMARIES]
+        if ignored:
+            log.warning("summaries %s are accepted for OpenSeq2Seq configs but not written", ignored)
 
     # ------------------------------------------------------------------ the step
 
@@ -195,9 +200,12 @@ class Trainer:
             tf.summary.scalar("learning_rate", self.learning_rate())
             tf.summary.scalar("global_gradient_norm", out["grad_norm"])
             tf.summary.scalar("steps_per_sec", steps_per_sec)
-            if "variable_norm" in self.params["summaries"]:
-                for v in self.train_vars:
+            summaries = self.params["summaries"]
+            for v in self.train_vars if ("variable_norm" in summaries or "variables" in summaries) else ():
+                if "variable_norm" in summaries:
                     tf.summary.scalar(f"variable_norm/{v.path}", tf.norm(v))
+                if "variables" in summaries:
+                    tf.summary.histogram(f"variables/{v.path}", v)
 
 
 def _every(step: int, n: int | None) -> bool:

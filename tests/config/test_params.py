@@ -286,3 +286,13 @@ def test_config_modules_do_not_import_tensorflow():
         cwd=Path(__file__).resolve().parents[2],
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_generated_params_docs_are_current():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, str(root / "scripts" / "gen_param_docs.py"), "--check"], cwd=root)
+    assert result.returncode == 0, "docs/params.md is stale: run python scripts/gen_param_docs.py"

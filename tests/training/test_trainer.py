@@ -135,3 +135,21 @@ def test_warm_start_skips_shape_mismatch(small_config, tmp_path):
     loaded, skipped = ckpt_lib.warm_start(model2, str(tmp_path / "src"))
     assert skipped and all("block0" in s or "block1" in s for s in skipped)
     assert loaded > 0
+
+
+def test_input_error_mid_training_saves_checkpoint_and_exits_3(small_config, tmp_path):
+    from open_s2s import modes
+
+    params, runtime, dl, model = setup(small_config, tmp_path)
+    (batch,) = fixed_batches(dl, 1)
+
+    def unreadable(b):  # an audio file that vanished after the load-time checks
+        n = tf.strings.length(tf.io.read_file(str(tmp_path / "deleted.wav")))
+        return {**b, keys.SOURCE: b[keys.SOURCE] + tf.cast(n, tf.float32)}
+
+    dataset = tf.data.Dataset.from_tensors(batch).repeat(3).concatenate(
+        tf.data.Dataset.from_tensors(batch).map(unreadable))
+    logdir = str(tmp_path / "run")
+    trainer = Trainer(model, params, runtime, logdir, total_steps=10)
+    assert modes.fit(trainer, model, dataset, None, params, runtime, logdir) == 3
+    assert tf.train.latest_checkpoint(logdir).endswith("model-3")

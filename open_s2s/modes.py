@@ -7,7 +7,8 @@ import logging
 import os
 import resource
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import tensorflow as tf
 
@@ -42,8 +43,9 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
 
 
 def make_data_layer(params: Mapping[str, Any], mode: str):
-    return params["data_layer"](params["data_layer_params"], mode, params["batch_size_per_gpu"],
-                                seed=params["random_seed"])
+    return params["data_layer"](
+        params["data_layer_params"], mode, params["batch_size_per_gpu"], seed=params["random_seed"]
+    )
 
 
 def build_model(model_cls, params, data_spec):
@@ -118,8 +120,13 @@ def total_steps(params, num_samples: int, num_replicas: int) -> int:
 def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
     writer = tf.summary.create_file_writer(logdir) if runtime.is_chief else None
     eval_hook = EvalHook(model, eval_dl, params, logdir, trainer, runtime) if eval_dl is not None else None
-    log.info("training %s for %d steps (from step %d), logdir %s", type(model).__name__,
-             trainer.total_steps, trainer.step, logdir)
+    log.info(
+        "training %s for %d steps (from step %d), logdir %s",
+        type(model).__name__,
+        trainer.total_steps,
+        trainer.step,
+        logdir,
+    )
     start = time.time()
     try:
         trainer.fit(dataset, on_step=eval_hook, writer=writer, sample_fn=SampleLogger(model, writer))
@@ -133,8 +140,13 @@ def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
         # e.g. an audio file deleted or corrupted after the load-time checks: the failed
         # step did not update the weights, so save them and stop with a readable message.
         path = trainer.save()
-        log.error("input or runtime error at step %d: %s; checkpoint saved at %s; fix the data and "
-                  "resume with --continue_learning", trainer.step + 1, e.message.splitlines()[0], path)
+        log.error(
+            "input or runtime error at step %d: %s; checkpoint saved at %s; fix the data and "
+            "resume with --continue_learning",
+            trainer.step + 1,
+            e.message.splitlines()[0],
+            path,
+        )
         return EXIT_DATA_ERROR
     path = trainer.save()
     log.info("finished %d steps in %.1f min; checkpoint %s", trainer.step, (time.time() - start) / 60, path)

@@ -55,7 +55,9 @@ def setup_logging(logdir: str | None, enable_logs: bool) -> None:
     if logdir and enable_logs:
         os.makedirs(os.path.join(logdir, "logs"), exist_ok=True)
         handlers.append(logging.FileHandler(os.path.join(logdir, "logs", "run.log")))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True
+    )
 
 
 def default_logdir(config_file: str) -> str:

@@ -25,8 +25,16 @@ sys.path.insert(0, ROOT)
 
 def train_throughput(config: str, dtype: str, steps: int, out: str) -> dict:
     logdir = os.path.join(out, f"train_{dtype}")
-    cmd = [sys.executable, "run.py", f"--config_file={config}", "--mode=train", f"--logdir={logdir}",
-           "--benchmark", f"--bench_steps={steps}", f"--dtype={dtype}"]
+    cmd = [
+        sys.executable,
+        "run.py",
+        f"--config_file={config}",
+        "--mode=train",
+        f"--logdir={logdir}",
+        "--benchmark",
+        f"--bench_steps={steps}",
+        f"--dtype={dtype}",
+    ]
     subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)
     with open(os.path.join(logdir, "benchmark", "benchmark.json")) as f:
         return json.load(f)
@@ -41,8 +49,13 @@ def pipeline_throughput(csv_path: str, limit: int) -> dict:
 
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))[:limit]
-    params = {"num_audio_features": 64, "input_type": "logfbank", "dataset_files": [csv_path],
-              "vocab_file": os.path.join(os.path.dirname(csv_path), "vocab.txt"), "max_samples": limit}
+    params = {
+        "num_audio_features": 64,
+        "input_type": "logfbank",
+        "dataset_files": [csv_path],
+        "vocab_file": os.path.join(os.path.dirname(csv_path), "vocab.txt"),
+        "max_samples": limit,
+    }
     dl = Speech2TextDataLayer(params, "eval", batch_size=16)
     seconds = sum(dl.durations)
     for _ in dl.build_dataset():  # warm-up pass (graph building, file cache)
@@ -56,13 +69,19 @@ def pipeline_throughput(csv_path: str, limit: int) -> dict:
     for row in rows:
         y, sr = soundfile.read(row["wav_filename"], dtype="float32")
         y = np.append(y[0], y[1:] - 0.97 * y[:-1])
-        mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=fp.fft_length, hop_length=fp.hop_length,
-                                             win_length=fp.win_length, center=False, n_mels=64)
+        mel = librosa.feature.melspectrogram(
+            y=y, sr=sr, n_fft=fp.fft_length, hop_length=fp.hop_length, win_length=fp.win_length, center=False, n_mels=64
+        )
         feats = np.log(mel + 2**-24)
         (feats - feats.mean(1, keepdims=True)) / (feats.std(1, keepdims=True) + 1e-5)
     librosa_time = time.perf_counter() - start
-    return {"files": len(rows), "audio_seconds": seconds, "tf_data_audio_sec_per_sec": seconds / tf_time,
-            "librosa_audio_sec_per_sec": seconds / librosa_time, "ratio": librosa_time / tf_time}
+    return {
+        "files": len(rows),
+        "audio_seconds": seconds,
+        "tf_data_audio_sec_per_sec": seconds / tf_time,
+        "librosa_audio_sec_per_sec": seconds / librosa_time,
+        "ratio": librosa_time / tf_time,
+    }
 
 
 def main() -> int:
@@ -77,8 +96,9 @@ def main() -> int:
     for dtype in ("float32", "mixed_bf16"):
         results[dtype] = train_throughput(args.config_file, dtype, args.bench_steps, args.out)
     results["bf16_speedup"] = results["mixed_bf16"]["objects_per_sec"] / results["float32"]["objects_per_sec"]
-    results["pipeline"] = pipeline_throughput(os.path.join(ROOT, "data", "synth_speech", "train.csv"),
-                                              args.pipeline_files)
+    results["pipeline"] = pipeline_throughput(
+        os.path.join(ROOT, "data", "synth_speech", "train.csv"), args.pipeline_files
+    )
     with open(os.path.join(args.out, "bench.json"), "w") as f:
         json.dump(results, f, indent=2)
     print("| measurement | float32 | mixed_bf16 |\n|---|---|---|")
@@ -86,8 +106,10 @@ def main() -> int:
         print(f"| {key} | {results['float32'][key]:.2f} | {results['mixed_bf16'][key]:.2f} |")
     print(f"\nmixed_bf16 / float32 training throughput: {results['bf16_speedup']:.2f}x")
     p = results["pipeline"]
-    print(f"log-mel pipeline: tf.data {p['tf_data_audio_sec_per_sec']:.0f} audio-s/s, "
-          f"librosa {p['librosa_audio_sec_per_sec']:.0f} audio-s/s ({p['ratio']:.1f}x), {p['files']} files")
+    print(
+        f"log-mel pipeline: tf.data {p['tf_data_audio_sec_per_sec']:.0f} audio-s/s, "
+        f"librosa {p['librosa_audio_sec_per_sec']:.0f} audio-s/s ({p['ratio']:.1f}x), {p['files']} files"
+    )
     return 0
 
 

@@ -1,7 +1,7 @@
 """Writes docs/params.md: one table per component, generated from the PARAMS specs.
 
-    python scripts/gen_param_docs.py            # rewrite docs/params.md
-    python scripts/gen_param_docs.py --check    # exit 1 if docs/params.md is stale (used by tests)
+python scripts/gen_param_docs.py            # rewrite docs/params.md
+python scripts/gen_param_docs.py --check    # exit 1 if docs/params.md is stale (used by tests)
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ SMALL_ENCODER = """[
 def write_small_config(path, corpus, **overrides) -> str:
     """Writes a small Jasper-style config on ``corpus``; ``overrides`` set top-level keys."""
     extra = "".join(f"base_params[{k!r}] = {v!r}\n" for k, v in overrides.items())
-    text = f"""
+    text = (
+        f"""
 from open_s2s.data.speech2text import Speech2TextDataLayer
 from open_s2s.decoders import FullyConnectedCTCDecoder
 from open_s2s.encoders import TDNNEncoder
@@ -60,7 +61,9 @@ base_params = {{
 }}
 eval_params = {{"data_layer_params": {{"dataset_files": ["{corpus}/dev.csv"]}}}}
 infer_params = {{"data_layer_params": {{"dataset_files": ["{corpus}/test.csv"]}}}}
-""" + extra
+"""
+        + extra
+    )
     with open(path, "w") as f:
         f.write(text)
     return str(path)

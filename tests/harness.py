@@ -18,7 +18,7 @@ def feature_batch(batch=2, time=37, features=16, seed=0):
     rng = np.random.default_rng(seed)
     lengths = np.array([time] + [max(1, time - 7 * (i + 1)) for i in range(batch - 1)], np.int32)
     x = rng.standard_normal((batch, time, features)).astype(np.float32)
-    x *= (np.arange(time)[None, :, None] < lengths[:, None, None])
+    x *= np.arange(time)[None, :, None] < lengths[:, None, None]
     return {keys.SOURCE: tf.constant(x), keys.SOURCE_LENGTH: tf.constant(lengths)}
 
 
@@ -33,10 +33,12 @@ def check_component(cls, params, data_spec, make_inputs, output_key=keys.OUTPUTS
             for time in (29, 48):
                 inputs = make_inputs(time)
                 eager = layer(inputs, training=False)
-                graph = tf.function(lambda x: layer(x, training=False))(inputs)
+                graph = tf.function(lambda x, layer=layer: layer(x, training=False))(inputs)
                 np.testing.assert_allclose(
                     np.asarray(tf.cast(eager[output_key], tf.float32)),
-                    np.asarray(tf.cast(graph[output_key], tf.float32)), rtol=1e-2, atol=1e-2,
+                    np.asarray(tf.cast(graph[output_key], tf.float32)),
+                    rtol=1e-2,
+                    atol=1e-2,
                 )
                 assert eager[keys.LENGTHS].shape[0] == inputs[keys.SOURCE_LENGTH].shape[0]
             check_gradients(layer, make_inputs(40), output_key)

@@ -51,9 +51,7 @@ infer_params = {{"data_layer_params": {{"dataset_files": ["{data}/test.csv"]}}}}
 def restore_logging(monkeypatch):
     """runner.main points the root logger at the (captured) stderr and sets an environment
     variable; undo both after each test."""
-    monkeypatch.setenv(
-        "TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")
-    )
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
@@ -68,9 +66,7 @@ def corpus(tmp_path_factory):
     from open_s2s.data.synth_speech import synthesize_corpus
 
     out = tmp_path_factory.mktemp("corpus")
-    synthesize_corpus(
-        str(out), num_train=8, num_dev=4, num_test=4, seed=1, jobs=2, progress=False
-    )
+    synthesize_corpus(str(out), num_train=8, num_dev=4, num_test=4, seed=1, jobs=2, progress=False)
     return out
 
 
@@ -88,20 +84,11 @@ def error_lines(err: str) -> list[str]:
 
 
 def test_config_error_in_file_exits_2_with_one_line(tmp_path, capsys):
-    cfg = write_config(
-        tmp_path, extra='base_params["encoder_params"]["dropout_keep_pro"] = 0.5\n'
-    )
-    assert (
-        runner.main(
-            [f"--config_file={cfg}", "--mode=train", f"--logdir={tmp_path / 'run'}"]
-        )
-        == 2
-    )
+    cfg = write_config(tmp_path, extra='base_params["encoder_params"]["dropout_keep_pro"] = 0.5\n')
+    assert runner.main([f"--config_file={cfg}", "--mode=train", f"--logdir={tmp_path / 'run'}"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
-    assert err.startswith(
-        "config error: TDNNEncoder (encoder_params): unknown key 'dropout_keep_pro'"
-    )
+    assert err.startswith("config error: TDNNEncoder (encoder_params): unknown key 'dropout_keep_pro'")
     assert 'did you mean "dropout_keep_prob"' in err
     assert not (tmp_path / "run").exists()
 
@@ -110,29 +97,20 @@ def test_config_error_from_override_exits_2(tmp_path, capsys):
     cfg = write_config(tmp_path)
     assert runner.main([f"--config_file={cfg}", "--max_step=3"]) == 2
     err = capsys.readouterr().err
-    assert (
-        err
-        == "config error: --max_step: unknown key 'max_step' (did you mean \"max_steps\"?)\n"
-    )
+    assert err == "config error: --max_step: unknown key 'max_step' (did you mean \"max_steps\"?)\n"
 
 
 def test_train_eval_checks_the_eval_section_too(tmp_path, capsys):
-    cfg = write_config(
-        tmp_path, extra='eval_params["data_layer_params"]["input_type"] = "wav"\n'
-    )
+    cfg = write_config(tmp_path, extra='eval_params["data_layer_params"]["input_type"] = "wav"\n')
     assert runner.main([f"--config_file={cfg}", "--mode=train_eval"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(
-        "config error: Speech2TextDataLayer (data_layer_params).input_type: 'wav' is not one of"
-    )
+    assert err.startswith("config error: Speech2TextDataLayer (data_layer_params).input_type: 'wav' is not one of")
 
 
 def test_missing_config_file_exits_2(tmp_path, capsys):
     missing = tmp_path / "nope.py"
     assert runner.main([f"--config_file={missing}", "--mode=eval"]) == 2
-    assert (
-        capsys.readouterr().err == f"config error: config file not found: {missing}\n"
-    )
+    assert capsys.readouterr().err == f"config error: config file not found: {missing}\n"
 
 
 # ----------------------------------------------------------------------------- argparse errors
@@ -175,17 +153,10 @@ def test_training_into_non_empty_logdir_needs_continue_learning(tmp_path, capsys
     logdir.mkdir()
     (logdir / "ckpt-1.index").write_text("")
     cfg = write_config(tmp_path)
-    assert (
-        runner.main([f"--config_file={cfg}", f"--mode={mode}", f"--logdir={logdir}"])
-        == 2
-    )
+    assert runner.main([f"--config_file={cfg}", f"--mode={mode}", f"--logdir={logdir}"]) == 2
     lines = error_lines(capsys.readouterr().err)
     assert len(lines) == 1
-    assert (
-        str(logdir) in lines[0]
-        and "not empty" in lines[0]
-        and "--continue_learning" in lines[0]
-    )
+    assert str(logdir) in lines[0] and "not empty" in lines[0] and "--continue_learning" in lines[0]
     assert sorted(os.listdir(logdir)) == ["ckpt-1.index"]  # nothing written
 
 
@@ -194,10 +165,7 @@ def test_no_checkpoint_exits_2(tmp_path, capsys, corpus, mode):
     cfg = write_config(tmp_path, data=str(corpus))
     logdir = tmp_path / "untrained"
     logdir.mkdir()
-    assert (
-        runner.main([f"--config_file={cfg}", f"--mode={mode}", f"--logdir={logdir}"])
-        == 2
-    )
+    assert runner.main([f"--config_file={cfg}", f"--mode={mode}", f"--logdir={logdir}"]) == 2
     lines = error_lines(capsys.readouterr().err)
     assert len(lines) == 1
     assert lines[0].startswith(f"config error: no checkpoint found in {logdir}")
@@ -224,9 +192,7 @@ def test_run_py_config_error_exit_code(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(
-        "config error: Speech2TextDataLayer (data_layer_params).input_type: 'foo' is not one of"
-    )
+    assert last.startswith("config error: Speech2TextDataLayer (data_layer_params).input_type: 'foo' is not one of")
     assert "Traceback" not in proc.stderr
 
 

@@ -26,8 +26,17 @@ def trained(tmp_path_factory, tiny_corpus):
     tmp = tmp_path_factory.mktemp("e2e")
     config = write_small_config(tmp / "small.py", tiny_corpus)
     logdir = str(tmp / "run")
-    code = runner.main([f"--config_file={config}", "--mode=train_eval", f"--logdir={logdir}", "--max_steps=6",
-                        "--eval_steps=3", "--print_samples_steps=3", "--data_layer_params/pad_to=0"])
+    code = runner.main(
+        [
+            f"--config_file={config}",
+            "--mode=train_eval",
+            f"--logdir={logdir}",
+            "--max_steps=6",
+            "--eval_steps=3",
+            "--print_samples_steps=3",
+            "--data_layer_params/pad_to=0",
+        ]
+    )
     assert code == 0
     return config, logdir
 
@@ -66,8 +75,13 @@ def test_infer_is_in_input_order_and_batch_size_invariant(trained, tiny_corpus, 
     outputs = []
     for batch in (1, 3, 8):
         out = str(tmp_path / f"infer_{batch}.csv")
-        args = [f"--config_file={config}", "--mode=infer", f"--logdir={logdir}", f"--infer_output_file={out}",
-                f"--batch_size_per_gpu={batch}"]
+        args = [
+            f"--config_file={config}",
+            "--mode=infer",
+            f"--logdir={logdir}",
+            f"--infer_output_file={out}",
+            f"--batch_size_per_gpu={batch}",
+        ]
         assert runner.main(args) == 0
         outputs.append(read_infer(out))
     with open(os.path.join(tiny_corpus, "test.csv")) as f:
@@ -81,10 +95,16 @@ def test_export_transcribes_exactly_like_infer(trained, tmp_path):
     config, logdir = trained
     export_dir = str(tmp_path / "saved")
     infer_csv = str(tmp_path / "infer.csv")
-    assert runner.main([f"--config_file={config}", "--mode=export", f"--logdir={logdir}",
-                        f"--export_dir={export_dir}"]) == 0
-    assert runner.main([f"--config_file={config}", "--mode=infer", f"--logdir={logdir}",
-                        f"--infer_output_file={infer_csv}"]) == 0
+    assert (
+        runner.main([f"--config_file={config}", "--mode=export", f"--logdir={logdir}", f"--export_dir={export_dir}"])
+        == 0
+    )
+    assert (
+        runner.main(
+            [f"--config_file={config}", "--mode=infer", f"--logdir={logdir}", f"--infer_output_file={infer_csv}"]
+        )
+        == 0
+    )
     expected = read_infer(infer_csv)
     serve = tf.saved_model.load(export_dir).signatures["serving_default"]
     audio = [soundfile.read(path, dtype="float32")[0] for path, _ in expected]
@@ -99,8 +119,16 @@ def test_export_transcribes_exactly_like_infer(trained, tmp_path):
 
 
 def start_training(config, logdir, *extra):
-    cmd = [sys.executable, os.path.join(REPO, "run.py"), f"--config_file={config}", "--mode=train",
-           f"--logdir={logdir}", "--max_steps=100000", "--eval_steps=None", *extra]
+    cmd = [
+        sys.executable,
+        os.path.join(REPO, "run.py"),
+        f"--config_file={config}",
+        "--mode=train",
+        f"--logdir={logdir}",
+        "--max_steps=100000",
+        "--eval_steps=None",
+        *extra,
+    ]
     env = dict(os.environ, PYTHONPATH=REPO)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO)
 
@@ -146,9 +174,20 @@ def test_sigkill_run_resumes_from_last_checkpoint(small_config, tmp_path):
     assert step_of(last) >= step_of(first)
     target = step_of(last) + 3
     result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "run.py"), f"--config_file={small_config}", "--mode=train",
-         f"--logdir={logdir}", f"--max_steps={target}", "--continue_learning", "--eval_steps=None"],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
+        [
+            sys.executable,
+            os.path.join(REPO, "run.py"),
+            f"--config_file={small_config}",
+            "--mode=train",
+            f"--logdir={logdir}",
+            f"--max_steps={target}",
+            "--continue_learning",
+            "--eval_steps=None",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert f"(step {step_of(last)})" in result.stderr

@@ -24,7 +24,9 @@ def test_config_trains_two_steps(config, tiny_corpus, tmp_path):
         f"--data_layer_params/dataset_files=[{tiny_corpus}/train.csv]",
         f"--data_layer_params/vocab_file={tiny_corpus}/vocab.txt",
         "--data_layer_params/max_duration=None",
-        "--max_steps=2", "--batch_size_per_gpu=2", "--eval_steps=None",
+        "--max_steps=2",
+        "--batch_size_per_gpu=2",
+        "--eval_steps=None",
     ]
     if params["num_epochs"] is not None:
         overrides.append("--num_epochs=None")

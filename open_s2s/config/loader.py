@@ -22,7 +22,8 @@ import os
 import subprocess
 import sys
 import traceback
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from open_s2s.config.params import ConfigError, Param, suggest
 
@@ -224,7 +225,10 @@ def git_revision(path: str) -> str | None:
         rev = out.stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", path, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         ).stdout.strip()
         return (rev + ("-dirty" if dirty else "")) if rev else None
     except (OSError, subprocess.SubprocessError):

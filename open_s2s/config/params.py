@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 REQUIRED = object()  # sentinel default: the key must be given
 
@@ -42,7 +43,7 @@ class Param:
     choices: Iterable[Any] | None = None
     doc: str = ""
     check: Callable[[Any], str | None] | None = None
-    spec: Mapping[str, "Param"] | None = field(default=None)
+    spec: Mapping[str, Param] | None = field(default=None)
 
     @property
     def required(self) -> bool:
@@ -119,9 +120,7 @@ def validate(owner: str, given: Mapping[str, Any] | None, spec: Mapping[str, Par
 def check_value(where: str, value: Any, p: Param) -> Any:
     """Checks one value against its Param; returns it (nested dicts validated)."""
     if not _type_ok(value, p.types):
-        raise ConfigError(
-            f"{where}: expected {_type_names(p.types)}, got {type(value).__name__} {value!r}"
-        )
+        raise ConfigError(f"{where}: expected {_type_names(p.types)}, got {type(value).__name__} {value!r}")
     if p.choices is not None and value not in tuple(p.choices):
         raise ConfigError(f"{where}: {value!r} is not one of {list(p.choices)}")
     if p.check is not None:

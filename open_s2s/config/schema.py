@@ -6,7 +6,8 @@ by the model classes; data keys by the data layers. This module imports no Tenso
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from open_s2s.config.params import Param, positive
 
@@ -41,8 +42,12 @@ BASE_PARAMS: dict[str, Param] = {
     # --- runtime
     "num_gpus": Param(int, 1, doc="Synchronous replicas in one process (towers).", check=positive),
     "use_horovod": Param(bool, False, doc="One replica per Horovod rank (launch with horovodrun)."),
-    "dtype": Param((str, object), "float32", doc="float32, mixed (fp16 + loss scaling) or mixed_bf16.", check=_dtype_ok),
-    "loss_scaling": Param((str, int, float, NoneType), "Backoff", doc="Static scale, 'Backoff' or 'LogMax' (dtype=mixed)."),
+    "dtype": Param(
+        (str, object), "float32", doc="float32, mixed (fp16 + loss scaling) or mixed_bf16.", check=_dtype_ok
+    ),
+    "loss_scaling": Param(
+        (str, int, float, NoneType), "Backoff", doc="Static scale, 'Backoff' or 'LogMax' (dtype=mixed)."
+    ),
     "loss_scaling_params": Param(dict, {}, doc="Parameters of the loss scaler."),
     "random_seed": Param(int, 0, doc="Seed of weights init and data shuffling."),
     "use_xla_jit": Param(bool, False, doc="Compile the train step with XLA."),
@@ -52,18 +57,28 @@ BASE_PARAMS: dict[str, Param] = {
     "num_epochs": Param((int, float, NoneType), None, doc="Training epochs (give this or max_steps).", check=positive),
     "iter_size": Param(int, 1, doc="Accumulate gradients over this many batches per update.", check=positive),
     # --- optimization
-    "optimizer": Param((str, type), doc="Optimizer class (NovoGrad, SGD, Adam, AdamW) or OpenSeq2Seq name (e.g. 'Momentum')."),
-    "optimizer_params": Param(dict, {}, doc="Constructor args of the optimizer (OpenSeq2Seq names like beta1 are accepted)."),
+    "optimizer": Param(
+        (str, type), doc="Optimizer class (NovoGrad, SGD, Adam, AdamW) or OpenSeq2Seq name (e.g. 'Momentum')."
+    ),
+    "optimizer_params": Param(
+        dict, {}, doc="Constructor args of the optimizer (OpenSeq2Seq names like beta1 are accepted)."
+    ),
     "lr_policy": Param((Callable, NoneType), None, doc="Learning-rate policy function, e.g. poly_decay."),
     "lr_policy_params": Param(dict, {}, doc="Arguments of lr_policy, including learning_rate (as in OpenSeq2Seq)."),
     "max_grad_norm": Param((float, NoneType), None, doc="Clip gradients to this global norm."),
     "larc_params": Param((dict, NoneType), None, doc="LARC: larc_eta, larc_mode ('clip' or 'scale'), min_update."),
     "regularizer": Param(
-        (str, Callable, NoneType), None, doc="'l2' (or an L2 function such as keras.regularizers.l2) on kernels.",
+        (str, Callable, NoneType),
+        None,
+        doc="'l2' (or an L2 function such as keras.regularizers.l2) on kernels.",
         check=_regularizer_ok,
     ),
-    "regularizer_params": Param(dict, {"scale": 0.0}, doc="{'scale': s}: adds s * sum(w^2) over kernels.",
-                                spec={"scale": Param(float, doc="L2 scale.")}),
+    "regularizer_params": Param(
+        dict,
+        {"scale": 0.0},
+        doc="{'scale': s}: adds s * sum(w^2) over kernels.",
+        spec={"scale": Param(float, doc="L2 scale.")},
+    ),
     "freeze_variables_regex": Param((str, NoneType), None, doc="Variables whose path matches are not trained."),
     # --- logging, checkpoints, evaluation
     "logdir": Param((str, NoneType), None, doc="Run directory (default logs/<config name>)."),
@@ -74,5 +89,7 @@ BASE_PARAMS: dict[str, Param] = {
     "save_checkpoint_steps": Param((int, NoneType), 1000, doc="Checkpoint every N steps."),
     "num_checkpoints": Param(int, 5, doc="Checkpoints kept.", check=positive),
     "eval_steps": Param((int, NoneType), 1000, doc="Evaluate every N steps in train_eval mode."),
-    "summaries": Param(list, ["learning_rate", "global_gradient_norm"], doc="Extra TensorBoard summaries.", check=_summaries_ok),
+    "summaries": Param(
+        list, ["learning_rate", "global_gradient_norm"], doc="Extra TensorBoard summaries.", check=_summaries_ok
+    ),
 }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -73,7 +74,10 @@ class TDNNEncoder(Encoder):
             if spec["residual"]:
                 n_inputs = self._num_dense_inputs(i) if spec["residual_dense"] else 1
                 self.residual_projections.append(
-                    [self._conv(f"block{i}_res{k}_conv", 1, 1, 1, spec["num_channels"], "conv1d") for k in range(n_inputs)]
+                    [
+                        self._conv(f"block{i}_res{k}_conv", 1, 1, 1, spec["num_channels"], "conv1d")
+                        for k in range(n_inputs)
+                    ]
                 )
                 self.residual_norms.append([self._norm(f"block{i}_res{k}_norm") for k in range(n_inputs)])
             else:
@@ -94,8 +98,14 @@ class TDNNEncoder(Encoder):
 
     def _conv(self, name, kernel, stride, dilation, channels, kind):
         return MaskedConv1D(
-            channels, kernel, stride=stride, dilation=dilation, separable=(kind == "sep_conv1d"),
-            use_bias=self.params["normalization"] is None, kernel_initializer=self.params["initializer"], name=name,
+            channels,
+            kernel,
+            stride=stride,
+            dilation=dilation,
+            separable=(kind == "sep_conv1d"),
+            use_bias=self.params["normalization"] is None,
+            kernel_initializer=self.params["initializer"],
+            name=name,
         )
 
     def _norm(self, name):
@@ -112,8 +122,12 @@ class TDNNEncoder(Encoder):
         keep = spec["dropout_keep_prob"] if spec["dropout_keep_prob"] is not None else self.params["dropout_keep_prob"]
         return {
             "conv": self._conv(
-                f"block{i}_conv{j}", spec["kernel_size"][0], spec["stride"][0], spec["dilation"][0],
-                spec["num_channels"], spec["type"],
+                f"block{i}_conv{j}",
+                spec["kernel_size"][0],
+                spec["stride"][0],
+                spec["dilation"][0],
+                spec["num_channels"],
+                spec["type"],
             ),
             "norm": self._norm(f"block{i}_norm{j}"),
             "dropout": keras.layers.Dropout(1.0 - keep, name=f"block{i}_dropout{j}") if keep < 1.0 else None,

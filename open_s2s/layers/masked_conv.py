@@ -27,19 +27,34 @@ class MaskedConv1D(keras.layers.Layer):
     Returns: ``(y [batch, ceil(time / stride), filters], new_lengths [batch])``.
     """
 
-    def __init__(self, filters, kernel_size, stride=1, dilation=1, separable=False, use_bias=True,
-                 kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        stride=1,
+        dilation=1,
+        separable=False,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.stride, self.dilation = filters, kernel_size, stride, dilation
         self.separable, self.use_bias, self.kernel_initializer = separable, use_bias, kernel_initializer
         common = dict(strides=stride, dilation_rate=dilation, padding="valid", use_bias=use_bias)
         if separable:
             self.conv = keras.layers.SeparableConv1D(
-                filters, kernel_size, depthwise_initializer=kernel_initializer,
-                pointwise_initializer=kernel_initializer, name="sep_conv", **common,
+                filters,
+                kernel_size,
+                depthwise_initializer=kernel_initializer,
+                pointwise_initializer=kernel_initializer,
+                name="sep_conv",
+                **common,
             )
         else:
-            self.conv = keras.layers.Conv1D(filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common)
+            self.conv = keras.layers.Conv1D(
+                filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common
+            )
 
     def call(self, x, lengths, mask_input=True):
         if mask_input:
@@ -58,7 +73,12 @@ class MaskedConv1D(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            filters=self.filters, kernel_size=self.kernel_size, stride=self.stride, dilation=self.dilation,
-            separable=self.separable, use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            dilation=self.dilation,
+            separable=self.separable,
+            use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
         )
         return config

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from open_s2s.config.params import Param, validate
 from open_s2s.data.data_spec import DataSpec

@@ -76,8 +76,11 @@ class Speech2Text(EncoderDecoderModel):
         vocab = tuple(load_vocab(dl_params["vocab_file"]))
         feature_params = FeatureParams.from_params(dl_params)
         spec = DataSpec(
-            vocab_size=len(vocab), vocab=vocab, num_features=dl_params["num_audio_features"],
-            sample_rate=dl_params["sample_freq"], feature_stride=dl_params["window_stride"],
+            vocab_size=len(vocab),
+            vocab=vocab,
+            num_features=dl_params["num_audio_features"],
+            sample_rate=dl_params["sample_freq"],
+            feature_stride=dl_params["window_stride"],
         )
         return spec, feature_params
 

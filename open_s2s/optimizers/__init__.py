@@ -58,9 +58,7 @@ def _resolve_optimizer(optimizer: type | str) -> tuple[type, str]:
         return optimizer, optimizer.__name__
     key = str(optimizer).lower()
     if key not in OPTIMIZERS:
-        raise ConfigError(
-            f"optimizer: unknown optimizer {optimizer!r}{suggest(key, OPTIMIZERS)}"
-        )
+        raise ConfigError(f"optimizer: unknown optimizer {optimizer!r}{suggest(key, OPTIMIZERS)}")
     return OPTIMIZERS[key], str(optimizer)
 
 
@@ -71,11 +69,7 @@ def accepted_params(cls: type) -> set[str]:
         if "__init__" not in vars(klass):
             continue
         params = inspect.signature(klass.__init__).parameters.values()
-        names |= {
-            p.name
-            for p in params
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        }
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     return names - {"self"}
@@ -84,9 +78,7 @@ def accepted_params(cls: type) -> set[str]:
 def make_optimizer(
     optimizer: type | str,
     optimizer_params: Mapping[str, Any] | None = None,
-    learning_rate_schedule: keras.optimizers.schedules.LearningRateSchedule
-    | float
-    | None = None,
+    learning_rate_schedule: keras.optimizers.schedules.LearningRateSchedule | float | None = None,
 ) -> keras.optimizers.Optimizer:
     """Builds the configured optimizer.
 
@@ -108,19 +100,13 @@ def make_optimizer(
         does not accept (naming the key).
     """
     cls, name = _resolve_optimizer(optimizer)
-    params = {
-        PARAM_RENAMES.get(k, k): v for k, v in dict(optimizer_params or {}).items()
-    }
+    params = {PARAM_RENAMES.get(k, k): v for k, v in dict(optimizer_params or {}).items()}
     accepted = accepted_params(cls)
     for key in params:
         if key not in accepted:
-            raise ConfigError(
-                f"optimizer_params ({name}): unknown key '{key}'{suggest(key, accepted)}"
-            )
+            raise ConfigError(f"optimizer_params ({name}): unknown key '{key}'{suggest(key, accepted)}")
     if str(optimizer).lower() == "momentum" and "momentum" not in params:
-        raise ConfigError(
-            "optimizer_params (Momentum): missing required key 'momentum'"
-        )
+        raise ConfigError("optimizer_params (Momentum): missing required key 'momentum'")
     if learning_rate_schedule is not None:
         params["learning_rate"] = learning_rate_schedule
     return cls(**params)

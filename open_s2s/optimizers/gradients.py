@@ -13,9 +13,7 @@ import tensorflow as tf
 L2_INCLUDE_REGEX = r"(kernel|embeddings?)$"
 
 
-def clip_by_global_norm(
-    grads: Sequence[Any], max_norm: float | None
-) -> tuple[list[Any], tf.Tensor]:
+def clip_by_global_norm(grads: Sequence[Any], max_norm: float | None) -> tuple[list[Any], tf.Tensor]:
     """Clips gradients by their global norm (``max_grad_norm`` in configs).
 
     With ``N = sqrt(sum_i ||g_i||^2)`` over the non-``None`` gradients::
@@ -48,21 +46,13 @@ def _variable_name(variable: Any) -> str:
     return name.split(":")[0]
 
 
-def l2_variables(
-    variables: Sequence[Any], include_regex: str = L2_INCLUDE_REGEX
-) -> list[Any]:
+def l2_variables(variables: Sequence[Any], include_regex: str = L2_INCLUDE_REGEX) -> list[Any]:
     """The trainable variables whose name matches ``include_regex``."""
     pattern = re.compile(include_regex)
-    return [
-        v
-        for v in variables
-        if getattr(v, "trainable", True) and pattern.search(_variable_name(v))
-    ]
+    return [v for v in variables if getattr(v, "trainable", True) and pattern.search(_variable_name(v))]
 
 
-def l2_loss(
-    variables: Sequence[Any], scale: float, include_regex: str = L2_INCLUDE_REGEX
-) -> tf.Tensor:
+def l2_loss(variables: Sequence[Any], scale: float, include_regex: str = L2_INCLUDE_REGEX) -> tf.Tensor:
     """L2 penalty on weight matrices and embeddings (config ``regularizer_params.scale``).
 
     ::

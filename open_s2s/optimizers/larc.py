@@ -91,9 +91,7 @@ def apply_larc(
     out = []
     for grad, var in grads_and_vars:
         if grad is not None:
-            c = larc_multiplier(
-                grad, var, learning_rate, larc_eta, larc_mode, min_update, epsilon
-            )
+            c = larc_multiplier(grad, var, learning_rate, larc_eta, larc_mode, min_update, epsilon)
             grad = _scale(grad, c)
         out.append((grad, var))
     return out

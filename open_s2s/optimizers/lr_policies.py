@@ -39,9 +39,7 @@ def _step(global_step: Step) -> tf.Tensor:
     return tf.cast(global_step, tf.float32)
 
 
-def _linear_warmup(
-    step: tf.Tensor, learning_rate: float, warmup_steps: int
-) -> tf.Tensor:
+def _linear_warmup(step: tf.Tensor, learning_rate: float, warmup_steps: int) -> tf.Tensor:
     """``learning_rate * step / warmup_steps`` before ``warmup_steps``, else ``learning_rate``.
 
     Starts at 0 at step 0, exactly as OpenSeq2Seq's ``poly_decay``.
@@ -125,19 +123,11 @@ def cosine_decay(
       min_lr: final learning rate.
     """
     if decay_steps <= warmup_steps:
-        raise ConfigError(
-            f"cosine_decay: decay_steps ({decay_steps}) must be > warmup_steps ({warmup_steps})"
-        )
+        raise ConfigError(f"cosine_decay: decay_steps ({decay_steps}) must be > warmup_steps ({warmup_steps})")
     t = _step(global_step)
-    p = tf.clip_by_value(
-        (t - warmup_steps) / float(decay_steps - warmup_steps), 0.0, 1.0
-    )
-    cosine = min_lr + 0.5 * (learning_rate - min_lr) * (
-        1.0 + tf.cos(tf.constant(math.pi) * p)
-    )
-    return tf.where(
-        t < warmup_steps, _linear_warmup(t, learning_rate, warmup_steps), cosine
-    )
+    p = tf.clip_by_value((t - warmup_steps) / float(decay_steps - warmup_steps), 0.0, 1.0)
+    cosine = min_lr + 0.5 * (learning_rate - min_lr) * (1.0 + tf.cos(tf.constant(math.pi) * p))
+    return tf.where(t < warmup_steps, _linear_warmup(t, learning_rate, warmup_steps), cosine)
 
 
 def exp_decay(
@@ -205,15 +195,11 @@ def piecewise_constant(
       steps_per_epoch: if given, boundaries are epochs and are multiplied by it.
     """
     if len(boundaries) != len(decay_rates):
-        raise ConfigError(
-            f"piecewise_constant: {len(boundaries)} boundaries but {len(decay_rates)} decay_rates"
-        )
+        raise ConfigError(f"piecewise_constant: {len(boundaries)} boundaries but {len(decay_rates)} decay_rates")
     if steps_per_epoch is not None:
         boundaries = [b * steps_per_epoch for b in boundaries]
     values = tf.constant([learning_rate * r for r in [1.0, *decay_rates]], tf.float32)
-    passed = tf.cast(
-        _step(global_step)[None] > tf.constant(boundaries, tf.float32), tf.int32
-    )
+    passed = tf.cast(_step(global_step)[None] > tf.constant(boundaries, tf.float32), tf.int32)
     return tf.gather(values, tf.reduce_sum(passed))
 
 

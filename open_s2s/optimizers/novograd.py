@@ -58,9 +58,7 @@ class NovoGrad(keras.optimizers.Optimizer):
         name: str | None = None,
         **kwargs: Any,
     ):
-        super().__init__(
-            learning_rate=learning_rate, weight_decay=weight_decay, name=name, **kwargs
-        )
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, name=name, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -71,31 +69,19 @@ class NovoGrad(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
-        self._momentums = [
-            self.add_variable_from_reference(v, "momentum") for v in var_list
-        ]
-        self._grad_norm_emas = [
-            self._add_scalar_slot(v, "grad_norm_ema") for v in var_list
-        ]
+        self._momentums = [self.add_variable_from_reference(v, "momentum") for v in var_list]
+        self._grad_norm_emas = [self._add_scalar_slot(v, "grad_norm_ema") for v in var_list]
 
     def _add_scalar_slot(self, reference: Any, name: str) -> keras.Variable:
-        prefix = (
-            getattr(reference, "path", reference.name)
-            .replace("/", "_")
-            .replace(":", "_")
-        )
-        return self.add_variable(
-            shape=(), initializer="zeros", dtype="float32", name=f"{prefix}_{name}"
-        )
+        prefix = getattr(reference, "path", reference.name).replace("/", "_").replace(":", "_")
+        return self.add_variable(shape=(), initializer="zeros", dtype="float32", name=f"{prefix}_{name}")
 
     def _apply_weight_decay(self, variables: list) -> None:
         # Weight decay is coupled and applied inside `update_step`; the base class
         # would otherwise also apply decoupled decay with the same factor.
         return
 
-    def update_step(
-        self, gradient: Any, variable: keras.Variable, learning_rate: Any
-    ) -> None:
+    def update_step(self, gradient: Any, variable: keras.Variable, learning_rate: Any) -> None:
         """Applies one NovoGrad update to ``variable`` (see the class docstring)."""
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._grad_norm_emas[index]
@@ -103,9 +89,7 @@ class NovoGrad(keras.optimizers.Optimizer):
         lr = ops.cast(learning_rate, "float32")
 
         g_sq = ops.sum(ops.square(g))
-        v_new = ops.where(
-            ops.equal(v, 0.0), g_sq, self.beta_2 * v + (1.0 - self.beta_2) * g_sq
-        )
+        v_new = ops.where(ops.equal(v, 0.0), g_sq, self.beta_2 * v + (1.0 - self.beta_2) * g_sq)
         self.assign(v, v_new)
 
         direction = g / (ops.sqrt(v_new) + self.epsilon)

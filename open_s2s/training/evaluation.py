@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -28,8 +29,9 @@ def _numpy(tree: dict[str, Any]) -> dict[str, Any]:
     return {k: v.numpy() if hasattr(v, "numpy") else v for k, v in tree.items()}
 
 
-def evaluate(model, dataset: tf.data.Dataset, total: int | None = None, desc: str = "eval",
-             predict_fn: Callable | None = None) -> tuple[dict[str, float], list[Any]]:
+def evaluate(
+    model, dataset: tf.data.Dataset, total: int | None = None, desc: str = "eval", predict_fn: Callable | None = None
+) -> tuple[dict[str, float], list[Any]]:
     """Runs the whole eval set; returns (metrics incl. 'loss', records)."""
     predict_fn = predict_fn or make_predict_fn(model, dataset.element_spec)
     records, losses, weights = [], [], []

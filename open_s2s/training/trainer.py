@@ -8,9 +8,9 @@ import math
 import re
 import signal
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-import keras
 import tensorflow as tf
 from tqdm.auto import tqdm
 
@@ -151,14 +151,26 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def fit(self, dataset: tf.data.Dataset, on_step: Callable[[int], None] | None = None,
-            writer: tf.summary.SummaryWriter | None = None, sample_fn: Callable | None = None) -> None:
+    def fit(
+        self,
+        dataset: tf.data.Dataset,
+        on_step: Callable[[int], None] | None = None,
+        writer: tf.summary.SummaryWriter | None = None,
+        sample_fn: Callable | None = None,
+    ) -> None:
         """Trains until ``total_steps``; ``on_step(step)`` runs eval/checkpoint hooks."""
         step_fn = self.compiled_step()
         iterator = iter(dataset)
         previous = self._install_signals()
-        bar = tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
-                   mininterval=1.0, disable=not self.runtime.is_chief)
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            dynamic_ncols=True,
+            mininterval=1.0,
+            disable=not self.runtime.is_chief,
+        )
         p = self.params
         try:
             t_last, s_last = time.time(), self.step
@@ -179,8 +191,13 @@ class Trainer:
                     t_last, s_last = now, step
                     self._write_scalars(writer, step, out, rate)
                 if _every(step, p["print_loss_steps"]):
-                    log.info("step %d: loss %.4f, lr %.3g, grad norm %.3g", step, float(out["loss"]),
-                             self.learning_rate(), float(out["grad_norm"]))
+                    log.info(
+                        "step %d: loss %.4f, lr %.3g, grad norm %.3g",
+                        step,
+                        float(out["loss"]),
+                        self.learning_rate(),
+                        float(out["grad_norm"]),
+                    )
                 if sample_fn is not None and _every(step, p["print_samples_steps"]):
                     sample_fn(iterator, step)
                 if _every(step, p["save_checkpoint_steps"]):

@@ -101,19 +101,13 @@ def test_train_section_overlays_base_recursively(config):
     dl = p["data_layer_params"]
     assert dl["dataset_files"] == ["train.csv"] and dl["shuffle"] is True
     # sibling keys of the merged dicts survive, at every depth
-    assert (
-        dl["num_audio_features"] == 16 and dl["vocab_file"] == "no_such_dir/vocab.txt"
-    )
+    assert dl["num_audio_features"] == 16 and dl["vocab_file"] == "no_such_dir/vocab.txt"
     assert dl["spec_augment"] == {
         "num_freq_masks": 1,
         "max_freq_mask": 4,
         "num_time_masks": 3,
     }
-    assert (
-        p["encoder"] is TDNNEncoder
-        and p["optimizer"] is NovoGrad
-        and p["lr_policy"] is poly_decay
-    )
+    assert p["encoder"] is TDNNEncoder and p["optimizer"] is NovoGrad and p["lr_policy"] is poly_decay
 
 
 @pytest.mark.parametrize(
@@ -140,9 +134,7 @@ def test_result_is_complete_with_top_level_defaults(config):
 
 
 def test_resolving_does_not_touch_the_config_module(config):
-    _, first = resolve_config(
-        config, "train", ["--data_layer_params/spec_augment/num_freq_masks=7"]
-    )
+    _, first = resolve_config(config, "train", ["--data_layer_params/spec_augment/num_freq_masks=7"])
     _, second = resolve_config(config, "eval")
     assert first["data_layer_params"]["spec_augment"]["num_freq_masks"] == 7
     assert second["data_layer_params"]["spec_augment"] == {
@@ -167,9 +159,7 @@ def test_int_override(config):
 def test_command_line_wins_over_mode_section(config):
     _, p = resolve_config(config, "train", ["--max_steps=7"])  # train_params says 50
     assert p["max_steps"] == 7
-    _, p = resolve_config(
-        config, "train", ["--data_layer_params/dataset_files=[cli.csv]"]
-    )
+    _, p = resolve_config(config, "train", ["--data_layer_params/dataset_files=[cli.csv]"])
     assert p["data_layer_params"]["dataset_files"] == ["cli.csv"]
 
 
@@ -177,9 +167,7 @@ def test_nested_float_override_keeps_siblings(config):
     _, p = resolve_config(config, "train", ["--encoder_params/dropout_keep_prob=0.9"])
     assert p["encoder_params"]["dropout_keep_prob"] == 0.9
     assert p["encoder_params"]["activation_fn"] == "relu"
-    assert p["encoder_params"]["convnet_layers"] == [
-        {"kernel_size": [3], "num_channels": 8}
-    ]
+    assert p["encoder_params"]["convnet_layers"] == [{"kernel_size": [3], "num_channels": 8}]
 
 
 @pytest.mark.parametrize(
@@ -196,26 +184,20 @@ def test_list_override_gives_list_of_str(config, raw, expected):
 
 
 def test_override_of_key_absent_from_file_but_in_schema(config):
-    _, p = resolve_config(
-        config, "train", ["--data_layer_params/max_duration=5.0", "--iter_size=2"]
-    )
+    _, p = resolve_config(config, "train", ["--data_layer_params/max_duration=5.0", "--iter_size=2"])
     assert p["data_layer_params"]["max_duration"] == 5.0
     assert p["iter_size"] == 2
 
 
 def test_override_creates_a_nested_dict_that_was_none(write_config):
     cfg = write_config('base_params["data_layer_params"]["spec_augment"] = None')
-    _, p = resolve_config(
-        cfg, "train", ["--data_layer_params/spec_augment/num_time_masks=4"]
-    )
+    _, p = resolve_config(cfg, "train", ["--data_layer_params/spec_augment/num_time_masks=4"])
     assert p["data_layer_params"]["spec_augment"] == {"num_time_masks": 4}
 
 
 @pytest.mark.parametrize("raw", ["123", "1e3", "True"])
 def test_str_keys_keep_the_raw_string(config, raw):
-    _, p = resolve_config(
-        config, "train", [f"--logdir={raw}", f"--encoder_params/initializer={raw}"]
-    )
+    _, p = resolve_config(config, "train", [f"--logdir={raw}", f"--encoder_params/initializer={raw}"])
     assert p["logdir"] == raw
     assert p["encoder_params"]["initializer"] == raw
 
@@ -225,9 +207,7 @@ def test_str_keys_keep_the_raw_string(config, raw):
     [("True", True), ("true", True), ("False", False), ("false", False)],
 )
 def test_bool_override(config, raw, expected):
-    _, p = resolve_config(
-        config, "train", [f"--use_xla_jit={raw}", f"--data_layer_params/shuffle={raw}"]
-    )
+    _, p = resolve_config(config, "train", [f"--use_xla_jit={raw}", f"--data_layer_params/shuffle={raw}"])
     assert p["use_xla_jit"] is expected
     assert p["data_layer_params"]["shuffle"] is expected
 
@@ -242,18 +222,14 @@ def test_none_override(config):
 
 
 def test_dotted_class_override_of_a_class_only_key(config):
-    _, p = resolve_config(
-        config, "train", ["--encoder=open_s2s.encoders.tdnn_encoder.TDNNEncoder"]
-    )
+    _, p = resolve_config(config, "train", ["--encoder=open_s2s.encoders.tdnn_encoder.TDNNEncoder"])
     assert p["encoder"] is TDNNEncoder
 
 
 def test_dotted_function_override(config):
     from open_s2s.optimizers import exp_decay
 
-    _, p = resolve_config(
-        config, "train", ["--lr_policy=open_s2s.optimizers.exp_decay"]
-    )
+    _, p = resolve_config(config, "train", ["--lr_policy=open_s2s.optimizers.exp_decay"])
     assert p["lr_policy"] is exp_decay
 
 
@@ -282,12 +258,8 @@ def test_unknown_top_level_key_in_file(write_config):
 
 
 def test_unknown_encoder_key_in_file_names_the_encoder(write_config):
-    msg = config_error(
-        write_config('base_params["encoder_params"]["dropout_keep_pro"] = 0.9')
-    )
-    assert msg.startswith(
-        "TDNNEncoder (encoder_params): unknown key 'dropout_keep_pro'"
-    )
+    msg = config_error(write_config('base_params["encoder_params"]["dropout_keep_pro"] = 0.9'))
+    assert msg.startswith("TDNNEncoder (encoder_params): unknown key 'dropout_keep_pro'")
     assert 'did you mean "dropout_keep_prob"' in msg
 
 
@@ -310,15 +282,11 @@ def test_unknown_top_level_override(config):
     msg = config_error(config, argv=["--max_step=3"])
     assert msg == "--max_step: unknown key 'max_step' (did you mean \"max_steps\"?)"
     msg = config_error(config, argv=["--encoder_parms/dropout_keep_prob=0.9"])
-    assert (
-        "unknown key 'encoder_parms'" in msg and 'did you mean "encoder_params"' in msg
-    )
+    assert "unknown key 'encoder_parms'" in msg and 'did you mean "encoder_params"' in msg
 
 
 def test_unknown_nested_spec_override(config):
-    msg = config_error(
-        config, argv=["--data_layer_params/spec_augment/num_freq_mask=3"]
-    )
+    msg = config_error(config, argv=["--data_layer_params/spec_augment/num_freq_mask=3"])
     assert "Speech2TextDataLayer has no key 'num_freq_mask'" in msg
     assert 'did you mean "num_freq_masks"' in msg
 
@@ -362,45 +330,29 @@ def test_wrong_value_from_command_line(config, argv, expected):
 
 
 def test_wrong_type_in_file(write_config):
-    msg = config_error(
-        write_config('base_params["data_layer_params"]["num_audio_features"] = "64"')
-    )
-    assert (
-        msg
-        == "Speech2TextDataLayer (data_layer_params).num_audio_features: expected int, got str '64'"
-    )
+    msg = config_error(write_config('base_params["data_layer_params"]["num_audio_features"] = "64"'))
+    assert msg == "Speech2TextDataLayer (data_layer_params).num_audio_features: expected int, got str '64'"
 
 
 def test_value_outside_choices(config):
     msg = config_error(config, argv=["--data_layer_params/input_type=foo"])
-    assert msg.startswith(
-        "Speech2TextDataLayer (data_layer_params).input_type: 'foo' is not one of"
-    )
+    assert msg.startswith("Speech2TextDataLayer (data_layer_params).input_type: 'foo' is not one of")
     assert "'logfbank'" in msg
 
 
 def test_missing_required_key(write_config):
     msg = config_error(write_config('del base_params["batch_size_per_gpu"]'))
-    assert msg.startswith(
-        "tiny_cfg.py (Speech2Text): missing required key 'batch_size_per_gpu'"
-    )
+    assert msg.startswith("tiny_cfg.py (Speech2Text): missing required key 'batch_size_per_gpu'")
 
 
 def test_missing_required_component_key(write_config):
-    msg = config_error(
-        write_config('del base_params["data_layer_params"]["vocab_file"]')
-    )
-    assert msg.startswith(
-        "Speech2TextDataLayer (data_layer_params): missing required key 'vocab_file'"
-    )
+    msg = config_error(write_config('del base_params["data_layer_params"]["vocab_file"]'))
+    assert msg.startswith("Speech2TextDataLayer (data_layer_params): missing required key 'vocab_file'")
 
 
 def test_train_needs_max_steps_or_num_epochs(write_config):
     cfg = write_config('del base_params["max_steps"]')
-    assert (
-        config_error(cfg, "train")
-        == "tiny_cfg.py (Speech2Text): give 'max_steps' or 'num_epochs'"
-    )
+    assert config_error(cfg, "train") == "tiny_cfg.py (Speech2Text): give 'max_steps' or 'num_epochs'"
     _, p = resolve_config(cfg, "eval")  # only training needs a length
     assert p["max_steps"] is None
     _, p = resolve_config(cfg, "train", ["--num_epochs=1.5"])
@@ -409,10 +361,7 @@ def test_train_needs_max_steps_or_num_epochs(write_config):
 
 def test_max_steps_and_num_epochs_together(config):
     msg = config_error(config, argv=["--num_epochs=3"])
-    assert (
-        msg
-        == "tiny_cfg.py (Speech2Text): give only one of 'max_steps' and 'num_epochs'"
-    )
+    assert msg == "tiny_cfg.py (Speech2Text): give only one of 'max_steps' and 'num_epochs'"
 
 
 def test_config_file_missing(tmp_path):
@@ -429,9 +378,7 @@ def test_config_syntax_error_names_file_and_line(write_config):
 
 def test_config_bad_import_names_file(write_config):
     msg = config_error(write_config("from open_s2s.encoders import NoSuchEncoder"))
-    assert (
-        "tiny_cfg.py" in msg and "NoSuchEncoder" in msg and "check the imports" in msg
-    )
+    assert "tiny_cfg.py" in msg and "NoSuchEncoder" in msg and "check the imports" in msg
 
 
 @pytest.mark.parametrize("missing", ["base_model", "base_params"])
@@ -449,9 +396,7 @@ def test_base_model_must_be_a_class(write_config):
 
 
 def test_dump_config(config, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        sys, "argv", ["run.py", f"--config_file={config}", "--max_steps=3"]
-    )
+    monkeypatch.setattr(sys, "argv", ["run.py", f"--config_file={config}", "--max_steps=3"])
     model_cls, p = resolve_config(config, "train", ["--max_steps=3"])
     out = tmp_path / "run" / "config.json"
     out.parent.mkdir()
@@ -474,14 +419,9 @@ def test_dump_config(config, tmp_path, monkeypatch):
     assert params["encoder"] == "open_s2s.encoders.tdnn_encoder.TDNNEncoder"
     assert params["optimizer"] == "open_s2s.optimizers.novograd.NovoGrad"
     assert params["lr_policy"] == "open_s2s.optimizers.lr_policies.poly_decay"
-    assert (
-        params["data_layer"]
-        == "open_s2s.data.speech2text.speech2text_data_layer.Speech2TextDataLayer"
-    )
+    assert params["data_layer"] == "open_s2s.data.speech2text.speech2text_data_layer.Speech2TextDataLayer"
     assert params["max_steps"] == 3
-    assert params["encoder_params"]["convnet_layers"] == [
-        {"kernel_size": [3], "num_channels": 8}
-    ]
+    assert params["encoder_params"]["convnet_layers"] == [{"kernel_size": [3], "num_channels": 8}]
     assert params["data_layer_params"]["dataset_files"] == ["train.csv"]
     assert set(params) == set(p)
 

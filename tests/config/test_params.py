@@ -22,13 +22,9 @@ NoneType = type(None)
 
 SPEC = {
     "convnet_layers": Param(list, doc="Block list."),
-    "dropout_keep_prob": Param(
-        float, 1.0, check=in_unit_interval, doc="1 - dropout rate."
-    ),
+    "dropout_keep_prob": Param(float, 1.0, check=in_unit_interval, doc="1 - dropout rate."),
     "activation_fn": Param((str, Callable), "relu"),
-    "normalization": Param(
-        (str, NoneType), "batch_norm", choices=("batch_norm", "layer_norm", None)
-    ),
+    "normalization": Param((str, NoneType), "batch_norm", choices=("batch_norm", "layer_norm", None)),
     "repeat": Param(int, 1, check=positive),
     "use_conv_mask": Param(bool, True),
     "initializer": Param(str, "glorot_uniform"),
@@ -51,10 +47,7 @@ def test_unknown_key_without_close_match_has_no_suggestion():
 
 
 def test_suggest():
-    assert (
-        suggest("max_step", ["max_steps", "num_epochs"])
-        == ' (did you mean "max_steps"?)'
-    )
+    assert suggest("max_step", ["max_steps", "num_epochs"]) == ' (did you mean "max_steps"?)'
     assert suggest("qqqq", ["max_steps", "num_epochs"]) == ""
 
 
@@ -122,16 +115,10 @@ def test_class_and_callable_types():
 
 
 def test_choices():
-    assert (
-        validate("E", {**GIVEN, "normalization": "layer_norm"}, SPEC)["normalization"]
-        == "layer_norm"
-    )
+    assert validate("E", {**GIVEN, "normalization": "layer_norm"}, SPEC)["normalization"] == "layer_norm"
     with pytest.raises(ConfigError) as e:
         validate("TDNNEncoder", {**GIVEN, "normalization": "group_norm"}, SPEC)
-    assert (
-        str(e.value)
-        == "TDNNEncoder.normalization: 'group_norm' is not one of ['batch_norm', 'layer_norm', None]"
-    )
+    assert str(e.value) == "TDNNEncoder.normalization: 'group_norm' is not one of ['batch_norm', 'layer_norm', None]"
 
 
 def test_type_is_checked_before_choices():
@@ -146,10 +133,7 @@ def test_check_callbacks():
     assert str(e.value) == "TDNNEncoder.dropout_keep_prob: must be in (0, 1]"
     with pytest.raises(ConfigError, match=r"TDNNEncoder\.repeat: must be > 0"):
         validate("TDNNEncoder", {**GIVEN, "repeat": 0}, SPEC)
-    assert (
-        validate("E", {**GIVEN, "dropout_keep_prob": 1.0, "repeat": 3}, SPEC)["repeat"]
-        == 3
-    )
+    assert validate("E", {**GIVEN, "dropout_keep_prob": 1.0, "repeat": 3}, SPEC)["repeat"] == 3
 
 
 def test_custom_check_sees_the_value_and_is_not_run_on_defaults():
@@ -169,14 +153,8 @@ def test_custom_check_sees_the_value_and_is_not_run_on_defaults():
 
 
 def test_builtin_checks():
-    assert (
-        positive(1) is None and positive(None) is None and positive(0) == "must be > 0"
-    )
-    assert (
-        in_unit_interval(1.0) is None
-        and in_unit_interval(1.01)
-        and in_unit_interval(0.0)
-    )
+    assert positive(1) is None and positive(None) is None and positive(0) == "must be > 0"
+    assert in_unit_interval(1.0) is None and in_unit_interval(1.01) and in_unit_interval(0.0)
 
 
 INNER = {
@@ -247,14 +225,8 @@ def test_params_table():
     assert len(table) == 2 + len(SPEC)
     rows = {line.split("|")[1].strip(): line for line in table[2:]}
     assert list(rows) == [f"`{k}`" for k in SPEC]
-    assert (
-        rows["`convnet_layers`"]
-        == "| `convnet_layers` | list | **required** | Block list. |"
-    )
-    assert (
-        rows["`dropout_keep_prob`"]
-        == "| `dropout_keep_prob` | float | 1.0 | 1 - dropout rate. |"
-    )
+    assert rows["`convnet_layers`"] == "| `convnet_layers` | list | **required** | Block list. |"
+    assert rows["`dropout_keep_prob`"] == "| `dropout_keep_prob` | float | 1.0 | 1 - dropout rate. |"
     assert rows["`initializer`"] == "| `initializer` | str | 'glorot_uniform' |  |"
     assert rows["`normalization`"] == (
         "| `normalization` | str or None | 'batch_norm' |  One of ['batch_norm', 'layer_norm', None]. |"

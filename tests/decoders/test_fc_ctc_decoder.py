@@ -13,8 +13,11 @@ SPEC = DataSpec(vocab_size=5, vocab=("a", "b", "c", "d", " "), num_features=8)
 def encoder_outputs(time, batch=3, channels=6, seed=0):
     rng = np.random.default_rng(seed)
     lengths = np.array([time, max(1, time - 5), max(1, time - 11)][:batch], np.int32)
-    return {keys.OUTPUTS: tf.constant(rng.standard_normal((batch, time, channels)), tf.float32),
-            keys.LENGTHS: tf.constant(lengths), keys.SOURCE_LENGTH: tf.constant(lengths)}
+    return {
+        keys.OUTPUTS: tf.constant(rng.standard_normal((batch, time, channels)), tf.float32),
+        keys.LENGTHS: tf.constant(lengths),
+        keys.SOURCE_LENGTH: tf.constant(lengths),
+    }
 
 
 def test_component_harness():

@@ -12,8 +12,17 @@ SPEC = DataSpec(vocab_size=28, num_features=16)
 
 
 def layer(kernel, channels, stride=1, dilation=1, repeat=1, residual=False, dense=False, kind="conv1d"):
-    return {"type": kind, "repeat": repeat, "kernel_size": [kernel], "stride": [stride], "dilation": [dilation],
-            "num_channels": channels, "padding": "SAME", "residual": residual, "residual_dense": dense}
+    return {
+        "type": kind,
+        "repeat": repeat,
+        "kernel_size": [kernel],
+        "stride": [stride],
+        "dilation": [dilation],
+        "num_channels": channels,
+        "padding": "SAME",
+        "residual": residual,
+        "residual_dense": dense,
+    }
 
 
 PARAMS = {
@@ -44,8 +53,10 @@ def test_padding_never_leaks_into_real_frames(pad):
     enc = TDNNEncoder(PARAMS, SPEC)
     alone = feature_batch(batch=1, time=30)
     x = alone[keys.SOURCE].numpy()
-    padded = {keys.SOURCE: tf.constant(np.concatenate([x, np.full((1, pad, 16), 7.0, np.float32)], axis=1)),
-              keys.SOURCE_LENGTH: alone[keys.SOURCE_LENGTH]}
+    padded = {
+        keys.SOURCE: tf.constant(np.concatenate([x, np.full((1, pad, 16), 7.0, np.float32)], axis=1)),
+        keys.SOURCE_LENGTH: alone[keys.SOURCE_LENGTH],
+    }
     a = enc(alone, training=False)[keys.OUTPUTS].numpy()
     b = enc(padded, training=False)[keys.OUTPUTS].numpy()
     np.testing.assert_allclose(a[0], b[0, : a.shape[1]], rtol=1e-5, atol=1e-5)
@@ -58,8 +69,10 @@ def test_batchnorm_statistics_ignore_padding():
     enc(base, training=True)
     mean_a = enc.blocks[0][0]["norm"].moving_mean.numpy().copy()
     x = base[keys.SOURCE].numpy()
-    more_pad = {keys.SOURCE: tf.constant(np.concatenate([x, np.zeros((2, 30, 16), np.float32)], 1)),
-                keys.SOURCE_LENGTH: base[keys.SOURCE_LENGTH]}
+    more_pad = {
+        keys.SOURCE: tf.constant(np.concatenate([x, np.zeros((2, 30, 16), np.float32)], 1)),
+        keys.SOURCE_LENGTH: base[keys.SOURCE_LENGTH],
+    }
     enc(more_pad, training=True)
     np.testing.assert_allclose(enc.blocks[0][0]["norm"].moving_mean.numpy(), mean_a, rtol=1e-4, atol=1e-5)
 

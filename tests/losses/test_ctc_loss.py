@@ -22,8 +22,14 @@ def batch_and_outputs(seed=0):
 def test_matches_tf_nn_ctc_loss_dense_path():
     outputs, batch = batch_and_outputs()
     loss = CTCLoss({}, DataSpec(vocab_size=4))(outputs, batch)
-    ref = tf.nn.ctc_loss(batch[keys.TARGET], outputs[keys.LOGITS], batch[keys.TARGET_LENGTH],
-                         outputs[keys.LENGTHS], logits_time_major=False, blank_index=4)
+    ref = tf.nn.ctc_loss(
+        batch[keys.TARGET],
+        outputs[keys.LOGITS],
+        batch[keys.TARGET_LENGTH],
+        outputs[keys.LENGTHS],
+        logits_time_major=False,
+        blank_index=4,
+    )
     np.testing.assert_allclose(float(loss), float(tf.reduce_mean(ref)), rtol=1e-5)
 
 
@@ -58,8 +64,14 @@ def test_unalignable_utterance_is_skipped_not_fatal():
     outputs, batch = batch_and_outputs()
     bad = {**outputs, keys.LENGTHS: tf.constant([12, 7, 1])}  # third target (len 2) cannot fit in 1 frame
     loss = CTCLoss({}, DataSpec(vocab_size=4))(bad, batch)
-    ref = tf.nn.ctc_loss(batch[keys.TARGET], outputs[keys.LOGITS], batch[keys.TARGET_LENGTH],
-                         bad[keys.LENGTHS], logits_time_major=False, blank_index=4).numpy()
+    ref = tf.nn.ctc_loss(
+        batch[keys.TARGET],
+        outputs[keys.LOGITS],
+        batch[keys.TARGET_LENGTH],
+        bad[keys.LENGTHS],
+        logits_time_major=False,
+        blank_index=4,
+    ).numpy()
     assert ref[2] > 100  # the dense reference path returns a huge "impossible" cost
     np.testing.assert_allclose(float(loss), (ref[0] + ref[1]) / 3, rtol=1e-5)
 

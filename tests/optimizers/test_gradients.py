@@ -65,9 +65,7 @@ def test_l2_loss_covers_kernels_and_embeddings_only():
     }
 
     scale = 0.003
-    by_formula = scale * sum(
-        np.sum(np.square(v.numpy().astype(np.float64))) for v in expected_vars
-    )
+    by_formula = scale * sum(np.sum(np.square(v.numpy().astype(np.float64))) for v in expected_vars)
     by_keras = sum(float(keras.regularizers.L2(scale)(v)) for v in expected_vars)
     got = l2_loss(model.trainable_variables, scale)
     assert got.dtype == tf.float32

@@ -24,9 +24,7 @@ def test_scale_mode_multiplies_by_local_lr():
 
 def test_clip_mode_caps_the_effective_lr():
     # r / lr = 0.1 < 1: effective lr becomes r.
-    np.testing.assert_allclose(
-        larc(G, W, 0.1, larc_mode="clip"), G * R / 0.1, rtol=1e-6
-    )
+    np.testing.assert_allclose(larc(G, W, 0.1, larc_mode="clip"), G * R / 0.1, rtol=1e-6)
     # r / lr = 10 > 1: gradient untouched.
     np.testing.assert_allclose(larc(G, W, 0.001, larc_mode="clip"), G, rtol=1e-6)
 
@@ -34,9 +32,7 @@ def test_clip_mode_caps_the_effective_lr():
 @pytest.mark.parametrize("mode, lr", [("scale", 0.1), ("clip", 1.0)])
 def test_min_update_floor(mode, lr):
     tiny = W * 1e-6  # r = 1e-8 < min_update
-    np.testing.assert_allclose(
-        larc(G, tiny, lr, larc_mode=mode, min_update=1e-7), G * 1e-7, rtol=1e-6
-    )
+    np.testing.assert_allclose(larc(G, tiny, lr, larc_mode=mode, min_update=1e-7), G * 1e-7, rtol=1e-6)
 
 
 def test_eta_epsilon_and_none_gradients():
@@ -59,9 +55,7 @@ def test_eta_epsilon_and_none_gradients():
 
 
 def test_gradient_dtype_is_kept():
-    [(g, _)] = apply_larc(
-        [(tf.constant(G, tf.float16), tf.Variable(W))], 0.1, larc_mode="scale"
-    )
+    [(g, _)] = apply_larc([(tf.constant(G, tf.float16), tf.Variable(W))], 0.1, larc_mode="scale")
     assert g.dtype == tf.float16
     np.testing.assert_allclose(g.numpy(), G * R, rtol=1e-3)
 

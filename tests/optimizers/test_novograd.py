@@ -25,9 +25,7 @@ def numpy_novograd(weights, grads_per_step, lrs, beta1, beta2, eps, wd, grad_ave
     return w
 
 
-@pytest.mark.parametrize(
-    "wd, grad_averaging", [(0.0, False), (0.1, True), (0.05, False)]
-)
+@pytest.mark.parametrize("wd, grad_averaging", [(0.0, False), (0.1, True), (0.05, False)])
 def test_matches_numpy_reference_under_tf_function(wd, grad_averaging):
     rng = np.random.default_rng(1)
     init = [
@@ -35,10 +33,7 @@ def test_matches_numpy_reference_under_tf_function(wd, grad_averaging):
         rng.normal(size=(4,)).astype(np.float32),
     ]
     steps = 4
-    grads = [
-        [rng.normal(size=x.shape).astype(np.float32) * (k + 1) for x in init]
-        for k in range(steps)
-    ]
+    grads = [[rng.normal(size=x.shape).astype(np.float32) * (k + 1) for x in init] for k in range(steps)]
     # lr(t) = 0.1 * (1 - t / 8): the schedule must be driven by optimizer.iterations.
     schedule = make_schedule(poly_decay, {"learning_rate": 0.1}, max_steps=8)
     lrs = [0.1 * (1 - t / 8) for t in range(steps)]
@@ -111,9 +106,7 @@ LSTSQ_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, params, lr", LSTSQ_CASES, ids=[c[0] for c in LSTSQ_CASES]
-)
+@pytest.mark.parametrize("name, params, lr", LSTSQ_CASES, ids=[c[0] for c in LSTSQ_CASES])
 def test_least_squares_converges_to_lstsq_solution(name, params, lr):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(20, 5)).astype(np.float32)
@@ -142,11 +135,7 @@ def test_make_optimizer_aliases_and_renames():
     sgd = make_optimizer("sgd", {"learning_rate": 0.1})
     assert type(sgd).__name__ == "SGD" and sgd.momentum == 0.0
     momentum = make_optimizer("Momentum", {"momentum": 0.9, "use_nesterov": True})
-    assert (
-        type(momentum).__name__ == "SGD"
-        and momentum.momentum == 0.9
-        and momentum.nesterov
-    )
+    assert type(momentum).__name__ == "SGD" and momentum.momentum == 0.9 and momentum.nesterov
     adam = make_optimizer("ADAM", {"beta1": 0.8, "beta2": 0.9, "epsilon": 1e-6})
     assert (adam.beta_1, adam.beta_2, adam.epsilon) == (0.8, 0.9, 1e-6)
     assert type(make_optimizer("adamw", {"weight_decay": 0.01})).__name__ == "AdamW"

@@ -1,7 +1,5 @@
 """The training step and loop: accumulation, divergence, checkpoints, warm start."""
 
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,12 +12,16 @@ from open_s2s.training.runtime import make_runtime
 from open_s2s.training.trainer import Trainer, TrainingDiverged
 
 NO_RANDOMNESS = [
-    "--encoder_params/normalization=None", "--encoder_params/dropout_keep_prob=1.0",
+    "--encoder_params/normalization=None",
+    "--encoder_params/dropout_keep_prob=1.0",
     "--lr_policy_params/warmup_steps=0",
-    "--encoder_params/convnet_layers=" + repr([
-        {"kernel_size": [5], "stride": [2], "num_channels": 12, "dropout_keep_prob": 1.0},
-        {"kernel_size": [3], "num_channels": 12, "repeat": 2, "residual": True, "dropout_keep_prob": 1.0},
-    ]).replace(" ", ""),
+    "--encoder_params/convnet_layers="
+    + repr(
+        [
+            {"kernel_size": [5], "stride": [2], "num_channels": 12, "dropout_keep_prob": 1.0},
+            {"kernel_size": [3], "num_channels": 12, "repeat": 2, "residual": True, "dropout_keep_prob": 1.0},
+        ]
+    ).replace(" ", ""),
 ]
 
 
@@ -52,7 +54,7 @@ def concat(a, b):
         x, y = a[k], b[k]
         if x.shape.rank >= 2:  # pad the time axis to the longer one
             t = max(x.shape[1], y.shape[1])
-            pad = lambda z: tf.pad(z, [[0, 0], [0, t - z.shape[1]]] + [[0, 0]] * (z.shape.rank - 2))  # noqa: E731
+            pad = lambda z, t=t: tf.pad(z, [[0, 0], [0, t - z.shape[1]]] + [[0, 0]] * (z.shape.rank - 2))  # noqa: E731
             x, y = pad(x), pad(y)
         out[k] = tf.concat([x, y], 0)
     return out
@@ -147,8 +149,9 @@ def test_input_error_mid_training_saves_checkpoint_and_exits_3(small_config, tmp
         n = tf.strings.length(tf.io.read_file(str(tmp_path / "deleted.wav")))
         return {**b, keys.SOURCE: b[keys.SOURCE] + tf.cast(n, tf.float32)}
 
-    dataset = tf.data.Dataset.from_tensors(batch).repeat(3).concatenate(
-        tf.data.Dataset.from_tensors(batch).map(unreadable))
+    dataset = (
+        tf.data.Dataset.from_tensors(batch).repeat(3).concatenate(tf.data.Dataset.from_tensors(batch).map(unreadable))
+    )
     logdir = str(tmp_path / "run")
     trainer = Trainer(model, params, runtime, logdir, total_steps=10)
     assert modes.fit(trainer, model, dataset, None, params, runtime, logdir) == 3

@@ -21,7 +21,7 @@ from open_s2s.optimizers import NovoGrad, poly_decay
 DATA = "data/synth_speech"
 
 
-def block(kernel, channels, repeat=2, dropout=0.9, residual=True):
+def block(kernel, channels, repeat=2, dropout=1.0, residual=True):
     return {
         "type": "conv1d", "repeat": repeat, "kernel_size": [kernel], "stride": [1], "dilation": [1],
         "num_channels": channels, "padding": "SAME", "dropout_keep_prob": dropout, "residual": residual,
@@ -34,37 +34,37 @@ base_params = {
     "random_seed": 0,
     "num_gpus": 1,
     "use_horovod": False,
-    "dtype": "float32",
+    "dtype": "mixed_bf16",
     "batch_size_per_gpu": 16,
-    "max_steps": 3000,
+    "max_steps": 5600,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
-    "print_samples_steps": 500,
-    "save_checkpoint_steps": 500,
+    "print_samples_steps": 1000,
+    "save_checkpoint_steps": 1000,
     "num_checkpoints": 3,
-    "eval_steps": 500,
+    "eval_steps": 1000,
     "logdir": "logs/jasper",
 
     "optimizer": NovoGrad,
     "optimizer_params": {"beta1": 0.95, "beta2": 0.5, "weight_decay": 0.001},
     "lr_policy": poly_decay,
-    "lr_policy_params": {"learning_rate": 0.02, "power": 2.0, "warmup_steps": 200, "min_lr": 1e-5},
+    "lr_policy_params": {"learning_rate": 0.02, "power": 2.0, "warmup_steps": 300, "min_lr": 1e-5},
 
     "encoder": TDNNEncoder,
     "encoder_params": {
         "convnet_layers": [
             {"type": "conv1d", "repeat": 1, "kernel_size": [11], "stride": [2], "dilation": [1],
-             "num_channels": 128, "padding": "SAME", "dropout_keep_prob": 0.9},
+             "num_channels": 128, "padding": "SAME", "dropout_keep_prob": 1.0},
             block(11, 128),
             block(13, 160),
             block(17, 192),
             block(21, 224),
             {"type": "conv1d", "repeat": 1, "kernel_size": [29], "stride": [1], "dilation": [2],
-             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.8},
+             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.9},
             {"type": "conv1d", "repeat": 1, "kernel_size": [1], "stride": [1], "dilation": [1],
-             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.8},
+             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.9},
         ],
-        "dropout_keep_prob": 0.9,
+        "dropout_keep_prob": 1.0,
         "activation_fn": "relu",
         "normalization": "batch_norm",
         "use_conv_mask": True,
@@ -92,7 +92,7 @@ train_params = {
     "data_layer_params": {
         "dataset_files": [f"{DATA}/train.csv"],
         "shuffle": True,
-        "spec_augment": {"num_freq_masks": 2, "max_freq_mask": 8, "num_time_masks": 2, "max_time_mask": 20},
+        "spec_augment": {"num_freq_masks": 1, "max_freq_mask": 8, "num_time_masks": 1, "max_time_mask": 12},
     },
 }
 

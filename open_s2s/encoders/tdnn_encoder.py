@@ -70,7 +70,10 @@ class TDNNEncoder(Encoder):
         self.residual_norms = []
         for i, spec in enumerate(self.layer_specs):
             self._check_block(i, spec)
-            self.blocks.append([self._sub_block(i, j, spec) for j in range(spec["repeat"])])
+            block_in = self.layer_specs[i - 1]["num_channels"] if i else self.data_spec.num_features
+            self.blocks.append(
+                [self._sub_block(i, j, spec, block_in if j == 0 else spec["num_channels"]) for j in range(spec["repeat"])]
+            )
             if spec["residual"]:
                 n_inputs = self._num_dense_inputs(i) if spec["residual_dense"] else 1
                 self.residual_projections.append(
@@ -96,7 +99,7 @@ class TDNNEncoder(Encoder):
         """Inputs of residual blocks 0..i that take part in the dense residual of block i."""
         return sum(1 for s in self.layer_specs[: i + 1] if s["residual"])
 
-    def _conv(self, name, kernel, stride, dilation, channels, kind):
+    def _conv(self, name, kernel, stride, dilation, channels, kind, in_channels=None):
         return MaskedConv1D(
             channels,
             kernel,
@@ -105,6 +108,7 @@ class TDNNEncoder(Encoder):
             separable=(kind == "sep_conv1d"),
             use_bias=self.params["normalization"] is None,
             kernel_initializer=self.params["initializer"],
+            in_channels=in_channels,
             name=name,
         )
 
@@ -118,7 +122,7 @@ class TDNNEncoder(Encoder):
             return keras.layers.LayerNormalization(epsilon=self.params["bn_epsilon"], name=name)
         return None
 
-    def _sub_block(self, i: int, j: int, spec) -> dict[str, Any]:
+    def _sub_block(self, i: int, j: int, spec, in_channels: int) -> dict[str, Any]:
         keep = spec["dropout_keep_prob"] if spec["dropout_keep_prob"] is not None else self.params["dropout_keep_prob"]
         return {
             "conv": self._conv(
@@ -128,6 +132,7 @@ class TDNNEncoder(Encoder):
                 spec["dilation"][0],
                 spec["num_channels"],
                 spec["type"],
+                in_channels,
             ),
             "norm": self._norm(f"block{i}_norm{j}"),
             "dropout": keras.layers.Dropout(1.0 - keep, name=f"block{i}_dropout{j}") if keep < 1.0 else None,

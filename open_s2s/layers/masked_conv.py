@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from open_s2s.layers.depthwise_conv import ShiftedDepthwiseConv1D
+
 
 class MaskedConv1D(keras.layers.Layer):
     """1-D convolution with explicit centred padding and length bookkeeping.
@@ -20,7 +22,9 @@ class MaskedConv1D(keras.layers.Layer):
       kernel_size: kernel width in frames.
       stride: stride in frames.
       dilation: dilation rate.
-      separable: depthwise conv followed by a 1x1 pointwise conv (QuartzNet style).
+      separable: depthwise conv followed by a 1x1 pointwise conv (QuartzNet style); the
+        depthwise part is ``ShiftedDepthwiseConv1D`` (see there why not Keras').
+      in_channels: input channels, required when ``separable``.
 
     Call args: ``x`` [batch, time, channels], ``lengths`` [batch] int32, and
     ``mask_input`` to zero frames past each length before convolving.
@@ -36,20 +40,22 @@ class MaskedConv1D(keras.layers.Layer):
         separable=False,
         use_bias=True,
         kernel_initializer="glorot_uniform",
+        in_channels=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.stride, self.dilation = filters, kernel_size, stride, dilation
         self.separable, self.use_bias, self.kernel_initializer = separable, use_bias, kernel_initializer
+        self.in_channels = in_channels
         common = dict(strides=stride, dilation_rate=dilation, padding="valid", use_bias=use_bias)
         if separable:
-            self.conv = keras.layers.SeparableConv1D(
-                filters,
-                kernel_size,
-                depthwise_initializer=kernel_initializer,
-                pointwise_initializer=kernel_initializer,
-                name="sep_conv",
-                **common,
+            if in_channels is None:
+                raise ValueError("MaskedConv1D: separable=True needs in_channels")
+            self.depthwise = ShiftedDepthwiseConv1D(
+                in_channels, kernel_size, stride, dilation, kernel_initializer, name="depthwise"
+            )
+            self.conv = keras.layers.Conv1D(
+                filters, 1, use_bias=use_bias, kernel_initializer=kernel_initializer, name="pointwise"
             )
         else:
             self.conv = keras.layers.Conv1D(
@@ -66,7 +72,7 @@ class MaskedConv1D(keras.layers.Layer):
         out_time = (time + self.stride - 1) // self.stride
         right = tf.maximum((out_time - 1) * self.stride + total + 1 - time - left, 0)
         x = tf.pad(x, [[0, 0], [left, right], [0, 0]])
-        y = self.conv(x)
+        y = self.conv(self.depthwise(x) if self.separable else x)
         new_lengths = (lengths + self.stride - 1) // self.stride
         return y, new_lengths
 
@@ -78,6 +84,7 @@ class MaskedConv1D(keras.layers.Layer):
             stride=self.stride,
             dilation=self.dilation,
             separable=self.separable,
+            in_channels=self.in_channels,
             use_bias=self.use_bias,
             kernel_initializer=self.kernel_initializer,
         )

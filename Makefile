@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 CORPUS := data/synth_speech
 CONFIG ?= example_configs/jasper.py
 LOGDIR ?= logs/jasper
+# Extra run.py arguments for demo, e.g. make demo ARGS="--max_steps=100"
+ARGS ?=
 
 .PHONY: setup demo corpus test test-slow convergence bench lint clean
 
@@ -25,9 +27,9 @@ corpus: setup
 # held-out test split and print its WER.
 demo: corpus
 	$(PY) run.py --config_file=$(CONFIG) --mode=train_eval --logdir=$(LOGDIR) \
-		$(if $(wildcard $(LOGDIR)/checkpoint),--continue_learning)
+		$(if $(wildcard $(LOGDIR)/checkpoint),--continue_learning) $(ARGS)
 	$(PY) run.py --config_file=$(CONFIG) --mode=infer --logdir=$(LOGDIR) \
-		--infer_output_file=$(LOGDIR)/test_predictions.csv
+		--infer_output_file=$(LOGDIR)/test_predictions.csv $(ARGS)
 
 # The CI suite (everything not marked slow).
 test: setup

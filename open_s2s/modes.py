@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from open_s2s.config.loader import dump_config
 from open_s2s.config.params import ConfigError
+from open_s2s.io_utils import write_json
 from open_s2s.training import checkpoints as ckpt_lib
 from open_s2s.training import evaluation
 from open_s2s.training.runtime import make_runtime
@@ -189,8 +190,6 @@ class EvalHook:
 
 
 def append_history(path: str, record: dict) -> None:
-    from open_s2s.runner import write_json  # noqa: PLC0415
-
     history = []
     if os.path.exists(path):
         with open(path) as f:
@@ -227,8 +226,6 @@ def format_metrics(metrics: Mapping[str, float]) -> str:
 
 def benchmark(trainer, dataset, params, runtime, logdir, args) -> int:
     """Times ``bench_steps`` steps after ``bench_warmup``; writes benchmark.json."""
-    from open_s2s.runner import write_json  # noqa: PLC0415
-
     step_fn, iterator = trainer.compiled_step(), iter(dataset)
     for _ in range(args.bench_warmup):
         float(step_fn(iterator)["loss"])
@@ -261,8 +258,6 @@ def benchmark(trainer, dataset, params, runtime, logdir, args) -> int:
 
 
 def run_eval(model, data_layer, logdir, runtime) -> int:
-    from open_s2s.runner import write_json  # noqa: PLC0415
-
     metrics, _ = evaluation.evaluate(model, data_layer.build_dataset(runtime.input_context()))
     print("eval: " + format_metrics(metrics), flush=True)
     if runtime.is_chief and os.path.isdir(logdir):
@@ -282,8 +277,6 @@ def run_infer(model, data_layer, args, logdir) -> int:
     if metrics:
         print("infer: " + format_metrics(metrics), flush=True)
         if os.path.isdir(logdir):
-            from open_s2s.runner import write_json  # noqa: PLC0415
-
             write_json(os.path.join(logdir, "infer_metrics.json"), metrics)
     return 0
 

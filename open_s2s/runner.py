@@ -6,12 +6,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 import time
-from typing import Any
 
 from open_s2s.config.params import ConfigError
 
@@ -96,13 +94,6 @@ def _data_errors() -> tuple[type, ...]:
         return (DataError,)
     except ImportError:  # pragma: no cover
         return ()
-
-
-def write_json(path: str, record: dict[str, Any]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, path)
 
 
 def timestamp() -> str:

@@ -6,7 +6,6 @@ the real process exit code.
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,15 +58,10 @@ def restore_logging(monkeypatch):
     root.setLevel(level)
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    if not (shutil.which("espeak-ng") and shutil.which("sox")):
-        pytest.skip("espeak-ng and sox are needed to synthesize the test corpus")
-    from open_s2s.data.synth_speech import synthesize_corpus
-
-    out = tmp_path_factory.mktemp("corpus")
-    synthesize_corpus(str(out), num_train=8, num_dev=4, num_test=4, seed=1, jobs=2, progress=False)
-    return out
+@pytest.fixture
+def corpus(tiny_corpus):
+    """The session's tiny corpus (tests/conftest.py)."""
+    return tiny_corpus
 
 
 def write_config(directory: Path, data: str = "no_such_data", extra: str = "") -> str:

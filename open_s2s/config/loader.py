@@ -17,7 +17,6 @@ import copy
 import importlib
 import importlib.util
 import inspect
-import json
 import os
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from open_s2s.config.params import ConfigError, Param, suggest
+from open_s2s.io_utils import write_json
 
 MODE_SECTIONS = {"train": "train_params", "eval": "eval_params", "infer": "infer_params", "export": "infer_params"}
 # Keys whose value names a class or function; their "<key>_params" sibling is that
@@ -246,10 +246,7 @@ def dump_config(path: str, config_file: str, mode: str, model_cls, params: Mappi
         "base_model": to_jsonable(model_cls),
         "params": to_jsonable(params),
     }
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(record, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_json(path, record, sort_keys=True)
 
 
 # ----------------------------------------------------------------------------- resolve

@@ -72,7 +72,10 @@ class TDNNEncoder(Encoder):
             self._check_block(i, spec)
             block_in = self.layer_specs[i - 1]["num_channels"] if i else self.data_spec.num_features
             self.blocks.append(
-                [self._sub_block(i, j, spec, block_in if j == 0 else spec["num_channels"]) for j in range(spec["repeat"])]
+                [
+                    self._sub_block(i, j, spec, block_in if j == 0 else spec["num_channels"])
+                    for j in range(spec["repeat"])
+                ]
             )
             if spec["residual"]:
                 n_inputs = self._num_dense_inputs(i) if spec["residual_dense"] else 1

@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 
 from open_s2s.config.params import ConfigError
+from open_s2s.io_utils import write_json
 
 log = logging.getLogger("open_s2s")
 BEST_DIR = "best_models"
@@ -123,8 +124,5 @@ class BestKeeper:
             return False
         path = self.manager.save(checkpoint_number=step)
         self.best = value
-        tmp = self.record_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"metric": self.metric, "value": value, "step": step, "checkpoint": path}, f)
-        os.replace(tmp, self.record_path)
+        write_json(self.record_path, {"metric": self.metric, "value": value, "step": step, "checkpoint": path})
         return True

@@ -1,0 +1,15 @@
+"""Atomic file writes: readers never see a half-written file, a killed run never leaves one."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+def write_json(path: str, record: Any, **kwargs: Any) -> None:
+    """Writes ``record`` as JSON to a temporary file, then renames it over ``path``."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=2, **kwargs)
+    os.replace(tmp, path)

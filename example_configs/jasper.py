@@ -21,7 +21,7 @@ from open_s2s.optimizers import NovoGrad, poly_decay
 DATA = "data/synth_speech"
 
 
-def block(kernel, channels, repeat=2, dropout=1.0, residual=True):
+def block(kernel, channels, repeat=2, dropout=0.9, residual=True):
     return {
         "type": "conv1d", "repeat": repeat, "kernel_size": [kernel], "stride": [1], "dilation": [1],
         "num_channels": channels, "padding": "SAME", "dropout_keep_prob": dropout, "residual": residual,
@@ -54,17 +54,17 @@ base_params = {
     "encoder_params": {
         "convnet_layers": [
             {"type": "conv1d", "repeat": 1, "kernel_size": [11], "stride": [2], "dilation": [1],
-             "num_channels": 128, "padding": "SAME", "dropout_keep_prob": 1.0},
+             "num_channels": 128, "padding": "SAME", "dropout_keep_prob": 0.9},
             block(11, 128),
             block(13, 160),
             block(17, 192),
             block(21, 224),
             {"type": "conv1d", "repeat": 1, "kernel_size": [29], "stride": [1], "dilation": [2],
-             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.9},
+             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.8},
             {"type": "conv1d", "repeat": 1, "kernel_size": [1], "stride": [1], "dilation": [1],
-             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.9},
+             "num_channels": 256, "padding": "SAME", "dropout_keep_prob": 0.8},
         ],
-        "dropout_keep_prob": 1.0,
+        "dropout_keep_prob": 0.9,
         "activation_fn": "relu",
         "normalization": "batch_norm",
         "use_conv_mask": True,
@@ -92,7 +92,7 @@ train_params = {
     "data_layer_params": {
         "dataset_files": [f"{DATA}/train.csv"],
         "shuffle": True,
-        "spec_augment": {"num_freq_masks": 1, "max_freq_mask": 8, "num_time_masks": 1, "max_time_mask": 12},
+        "spec_augment": {"num_freq_masks": 2, "max_freq_mask": 8, "num_time_masks": 2, "max_time_mask": 15},
     },
 }
 

@@ -1,0 +1,306 @@
+"""Speech2TextDataLayer: OpenSeq2Seq-format CSVs of audio files and transcripts."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from open_s2s.config.params import Param, positive
+from open_s2s.data import keys
+from open_s2s.data.audio import (
+    DataError,
+    FeatureParams,
+    compute_features,
+    compute_features_single,
+    decode_audio,
+    frame_lengths,
+    read_audio_info,
+    spec_augment,
+)
+from open_s2s.data.data_layer import DataLayer
+from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.vocab import ids_to_text, load_vocab, text_to_ids, unknown_chars
+
+logger = logging.getLogger(__name__)
+
+CSV_HEADER = ["wav_filename", "wav_filesize", "transcript"]
+_PROGRESS_MIN_FILES = 2000
+
+
+def _nonempty_str_list(value: Any) -> str | None:
+    if not value or not all(isinstance(v, str) for v in value):
+        return "must be a non-empty list of CSV paths"
+    return None
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value is None or value >= 0 else "must be >= 0"
+
+
+SPEC_AUGMENT_PARAMS = {
+    "num_freq_masks": Param(int, 2, doc="Frequency masks per utterance.", check=_non_negative),
+    "max_freq_mask": Param(int, 10, doc="Maximum frequency mask width (feature bins).", check=_non_negative),
+    "num_time_masks": Param(int, 2, doc="Time masks per utterance.", check=_non_negative),
+    "max_time_mask": Param(int, 20, doc="Maximum time mask width (frames).", check=_non_negative),
+}
+
+
+@dataclass(frozen=True)
+class _Row:
+    path: str
+    ids: tuple[int, ...]
+    num_samples: int
+    duration: float
+
+
+class Speech2TextDataLayer(DataLayer):
+    """Audio + transcript pairs from OpenSeq2Seq CSVs, as feature batches.
+
+    CSV files have the header ``wav_filename,wav_filesize,transcript``; several files are
+    concatenated in order. A relative ``wav_filename`` is looked up first against the
+    current directory, then against the CSV's directory. Every row is checked when the
+    layer is constructed (header, file exists, readable audio, sample rate equal to
+    ``sample_freq``, transcript non-empty outside infer mode, characters in the vocab);
+    problems raise ``DataError`` naming the CSV file and line. Audio at another sample
+    rate is refused, not resampled: convert it once with ``sox in.wav -r 16000 out.wav``.
+
+    Batches (dict keyed by ``open_s2s.data.keys``):
+      SOURCE ``[batch, frames, num_audio_features]`` float32 (frames padded to a multiple
+      of ``pad_to`` in every mode), SOURCE_LENGTH ``[batch]`` int32, TARGET ``[batch, chars]`` int32
+      (padded with 0), TARGET_LENGTH ``[batch]`` int32, INDEX ``[batch]`` int64 (row
+      number after filtering, see ``wav_filenames``), AUDIO_DURATION ``[batch]`` float32.
+
+    Examples are grouped into ``num_buckets`` length buckets whose boundaries are
+    quantiles of the utterance lengths. Train mode shuffles, repeats, adds dither and
+    SpecAugment, and keeps only full batches; eval/infer keep every row exactly once.
+    """
+
+    PARAMS: Mapping[str, Param] = {
+        "num_audio_features": Param(int, doc="Feature dimension.", check=positive),
+        "input_type": Param(str, "logfbank", choices=("spectrogram", "mfcc", "logfbank"), doc="Feature type."),
+        "vocab_file": Param(str, doc="Character vocab file (one symbol per line, first line a space)."),
+        "dataset_files": Param(list, doc="CSV files (wav_filename,wav_filesize,transcript).", check=_nonempty_str_list),
+        "sample_freq": Param(int, 16000, doc="Sample rate (Hz) every audio file must have.", check=positive),
+        "window_size": Param(float, 0.02, doc="Analysis window length (s).", check=positive),
+        "window_stride": Param(float, 0.01, doc="Hop between frames (s).", check=positive),
+        "window": Param(str, "hanning", choices=("hanning", "hamming", "none"), doc="Window function."),
+        "num_fft": Param((int, type(None)), None, doc="FFT length; None = next power of 2 of the window."),
+        "dither": Param(float, 1e-5, doc="Gaussian dither std added to samples in train mode.", check=_non_negative),
+        "preemph": Param((float, type(None)), 0.97, doc="Pre-emphasis coefficient; None = off."),
+        "norm_per_feature": Param(bool, True, doc="Per-utterance mean/std normalisation of each feature."),
+        "pad_to": Param(int, 8, doc="Pad batch frames to a multiple of this; 0 = off.", check=_non_negative),
+        "min_duration": Param(float, 0.0, doc="Train: drop shorter utterances (s).", check=_non_negative),
+        "max_duration": Param((float, type(None)), None, doc="Train: drop longer utterances (s).", check=positive),
+        "num_buckets": Param(int, 8, doc="Length buckets for batching (quantiles); 1 = none.", check=positive),
+        "spec_augment": Param(
+            (dict, type(None)), None, doc="SpecAugment masks in train mode; None = off.", spec=SPEC_AUGMENT_PARAMS
+        ),
+    }
+
+    def __init__(self, params: Mapping[str, Any], mode: str, batch_size: int, seed: int | None = None):
+        super().__init__(params, mode, batch_size, seed)
+        self.vocab = load_vocab(self.params["vocab_file"])
+        self.feature_params = FeatureParams.from_params(self.params)
+        rows = self._filter(self._read_rows())
+        if self.params["max_samples"] is not None:
+            rows = rows[: self.params["max_samples"]]
+        if not rows:
+            raise DataError(f"{type(self).__name__}: no samples left in {self.params['dataset_files']}")
+        self._rows = rows
+        self._formats = sorted({os.path.splitext(r.path)[1].lower() for r in rows})
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def spec(self) -> DataSpec:
+        return DataSpec(
+            vocab_size=len(self.vocab),
+            vocab=self.vocab,
+            num_features=self.params["num_audio_features"],
+            sample_rate=self.params["sample_freq"],
+            feature_stride=self.params["window_stride"],
+        )
+
+    @property
+    def num_samples(self) -> int:
+        return len(self._rows)
+
+    @property
+    def wav_filenames(self) -> list[str]:
+        """Resolved audio paths in row order (``keys.INDEX`` indexes this list)."""
+        return [r.path for r in self._rows]
+
+    @property
+    def sample_names(self) -> list[str]:
+        """Infer output names samples by their resolved audio path."""
+        return self.wav_filenames
+
+    @property
+    def durations(self) -> list[float]:
+        """Durations in seconds, in row order."""
+        return [r.duration for r in self._rows]
+
+    def transcript(self, index: int) -> str:
+        return ids_to_text(self._rows[index].ids, self.vocab)
+
+    def ids_to_text(self, ids: Sequence[int]) -> str:
+        return ids_to_text(ids, self.vocab)
+
+    def features_fn(self, training: bool = False):
+        """``(audio [batch, samples], audio_length [batch]) -> (features, lengths)``."""
+        return functools.partial(compute_features, params=self.feature_params, training=training)
+
+    def build_dataset(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+        rows = self._rows
+        ds = tf.data.Dataset.from_tensor_slices(
+            {
+                "path": tf.constant([r.path for r in rows]),
+                keys.TARGET: tf.RaggedTensor.from_row_lengths(
+                    np.array([i for r in rows for i in r.ids], np.int32), [len(r.ids) for r in rows]
+                ),
+                keys.INDEX: tf.range(len(rows), dtype=tf.int64),
+                keys.AUDIO_DURATION: tf.constant([r.duration for r in rows], tf.float32),
+            }
+        )
+        if input_context is not None and input_context.num_input_pipelines > 1:
+            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        if self.shuffle:
+            ds = ds.shuffle(self.params["shuffle_buffer_size"], seed=self.seed, reshuffle_each_iteration=True)
+        if self.repeat:
+            ds = ds.repeat()
+        ds = ds.map(self._load_example, num_parallel_calls=self.num_parallel_calls)
+        ds = self._batch(ds)
+        prefetch = self.params["prefetch"]
+        return ds.prefetch(tf.data.AUTOTUNE if prefetch == -1 else prefetch)
+
+    # ------------------------------------------------------------------ dataset pieces
+
+    def _load_example(self, ex: dict) -> dict:
+        training = self.mode == "train"
+        file_format = self._formats[0][1:] if len(self._formats) == 1 else None
+        audio, _ = decode_audio(ex.pop("path"), file_format, is_path=True)
+        features, length = compute_features_single(audio, self.feature_params, training=training)
+        augment = self.params["spec_augment"]
+        if training and augment is not None:
+            features = spec_augment(features, length, **augment)
+        ex[keys.TARGET_LENGTH] = tf.size(ex[keys.TARGET], out_type=tf.int32)
+        ex[keys.SOURCE] = features
+        ex[keys.SOURCE_LENGTH] = length
+        return ex
+
+    def _bucket_boundaries(self) -> list[int]:
+        frames = frame_lengths(np.array([r.num_samples for r in self._rows]), self.feature_params)
+        quantiles = np.arange(1, self.params["num_buckets"]) / self.params["num_buckets"]
+        return sorted({int(b) for b in np.quantile(frames, quantiles) if b > 0})
+
+    def _batch(self, ds: tf.data.Dataset) -> tf.data.Dataset:
+        drop = self.repeat  # an endless stream only ever emits full batches anyway
+        boundaries = self._bucket_boundaries()
+        if boundaries:
+            ds = ds.bucket_by_sequence_length(
+                lambda ex: ex[keys.SOURCE_LENGTH],
+                boundaries,
+                [self.batch_size] * (len(boundaries) + 1),
+                drop_remainder=drop,
+            )
+        else:
+            ds = ds.padded_batch(self.batch_size, drop_remainder=drop)
+        return ds.map(self._pad_frames) if self.params["pad_to"] > 1 else ds
+
+    def _pad_frames(self, batch: dict) -> dict:
+        frames = tf.shape(batch[keys.SOURCE])[1]
+        batch[keys.SOURCE] = tf.pad(batch[keys.SOURCE], [[0, 0], [0, -frames % self.params["pad_to"]], [0, 0]])
+        return batch
+
+    # ------------------------------------------------------------------ load-time checks
+
+    def _read_rows(self) -> list[_Row]:
+        entries = [e for csv_path in self.params["dataset_files"] for e in _read_csv(csv_path)]
+        entries_iter = entries
+        if len(entries) > _PROGRESS_MIN_FILES:
+            from tqdm import tqdm
+
+            entries_iter = tqdm(entries, desc="checking audio files", unit="file")
+        return [self._check_row(*entry) for entry in entries_iter]
+
+    def _check_row(self, where: str, path: str, transcript: str) -> _Row:
+        try:
+            info = read_audio_info(path)
+        except DataError as e:
+            raise DataError(f"{where}: {e}") from e
+        if info.sample_rate != self.params["sample_freq"]:
+            raise DataError(
+                f"{where}: {path} has sample rate {info.sample_rate} Hz, but sample_freq is "
+                f"{self.params['sample_freq']}; resample it, e.g. `sox in.wav -r {self.params['sample_freq']} out.wav`"
+            )
+        if not transcript.strip() and self.mode != "infer":
+            raise DataError(f"{where}: empty transcript for {path} (allowed only in infer mode)")
+        missing = unknown_chars(transcript, self.vocab)
+        if missing:
+            raise DataError(f"{where}: characters {missing} of transcript {transcript!r} are not in the vocab")
+        frames = int(frame_lengths(info.num_samples, self.feature_params))
+        if len(transcript) > frames:
+            # CTC needs at least one frame per character; no model can align such a row.
+            raise DataError(
+                f"{where}: transcript of {len(transcript)} characters is longer than the {frames} feature "
+                f"frames of {path} ({info.duration:.2f} s): wrong audio file or transcript?"
+            )
+        return _Row(path, tuple(text_to_ids(transcript, self.vocab)), info.num_samples, info.duration)
+
+    def _filter(self, rows: list[_Row]) -> list[_Row]:
+        if self.mode != "train":
+            return rows
+        lo, hi = self.params["min_duration"], self.params["max_duration"]
+        kept = [r for r in rows if r.duration >= lo and (hi is None or r.duration <= hi)]
+        if len(kept) < len(rows):
+            logger.warning(
+                "%s: dropped %d of %d utterances outside min_duration=%s / max_duration=%s s",
+                type(self).__name__,
+                len(rows) - len(kept),
+                len(rows),
+                lo,
+                hi,
+            )
+        return kept
+
+
+def _read_csv(csv_path: str) -> list[tuple[str, str, str]]:
+    """Returns ``(where "file:line", resolved audio path, transcript)`` per data row."""
+    if not os.path.isfile(csv_path):
+        raise DataError(f"dataset file not found: {csv_path}")
+    with open(csv_path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header != CSV_HEADER:
+            raise DataError(f"{csv_path}:1: expected the header {','.join(CSV_HEADER)}, got {header}")
+        entries = []
+        for row in reader:
+            where = f"{csv_path}:{reader.line_num}"
+            if len(row) != len(CSV_HEADER):
+                raise DataError(f"{where}: expected {len(CSV_HEADER)} fields, got {len(row)}: {row}")
+            entries.append((where, _resolve(row[0], csv_path, where), row[2]))
+    return entries
+
+
+def _resolve(wav_filename: str, csv_path: str, where: str) -> str:
+    """Absolute path; relative names are tried against the CWD, then the CSV's directory."""
+    candidates = (
+        [wav_filename]
+        if os.path.isabs(wav_filename)
+        else [
+            os.path.abspath(wav_filename),
+            os.path.join(os.path.dirname(os.path.abspath(csv_path)), wav_filename),
+        ]
+    )
+    for path in candidates:
+        if os.path.isfile(path):
+            return path
+    raise DataError(f"{where}: audio file not found: {wav_filename!r} (tried {candidates})")

@@ -36,13 +36,13 @@ base_params = {
     "use_horovod": False,
     "dtype": "mixed_bf16",
     "batch_size_per_gpu": 16,
-    "max_steps": 5600,
+    "max_steps": 6000,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
     "print_samples_steps": 1000,
-    "save_checkpoint_steps": 1000,
+    "save_checkpoint_steps": 1500,
     "num_checkpoints": 3,
-    "eval_steps": 1000,
+    "eval_steps": 1500,
     "logdir": "logs/jasper",
 
     "optimizer": NovoGrad,
@@ -92,6 +92,7 @@ train_params = {
     "data_layer_params": {
         "dataset_files": [f"{DATA}/train.csv"],
         "shuffle": True,
+        "vtlp": [0.9, 1.1],
         "spec_augment": {"num_freq_masks": 2, "max_freq_mask": 8, "num_time_masks": 2, "max_time_mask": 15},
     },
 }

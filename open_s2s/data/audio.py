@@ -365,6 +365,30 @@ def compute_features_single(audio, params: FeatureParams, training: bool = False
 # ---------------------------------------------------------------------------- augmentation
 
 
+def frequency_warp(features: tf.Tensor, alpha) -> tf.Tensor:
+    """Vocal-tract-length perturbation on the feature axis (Jaitly & Hinton, 2013).
+
+    Output bin ``f`` takes the (linearly interpolated) input at ``f / alpha``: with
+    ``alpha > 1`` spectral content, and with it the formants, moves to higher bins, as
+    for a speaker with a shorter vocal tract. Bins that would read past the top repeat
+    the last one.
+
+    Args:
+      features: ``[..., F]`` (e.g. ``[frames, F]`` log-mel features).
+      alpha: scalar warp factor.
+
+    Returns:
+      Warped features, same shape.
+    """
+    num = tf.shape(features)[-1]
+    src = tf.range(num, dtype=tf.float32) / tf.cast(alpha, tf.float32)
+    src = tf.clip_by_value(src, 0.0, tf.cast(num - 1, tf.float32))
+    lo = tf.cast(tf.floor(src), tf.int32)
+    hi = tf.minimum(lo + 1, num - 1)
+    weight = tf.cast(src - tf.floor(src), features.dtype)
+    return tf.gather(features, lo, axis=-1) * (1 - weight) + tf.gather(features, hi, axis=-1) * weight
+
+
 def spec_augment(
     features: tf.Tensor,
     length,

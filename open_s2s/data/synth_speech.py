@@ -378,7 +378,7 @@ def _prepare_dirs(out_dir: str) -> None:
                 os.remove(os.path.join(wav_dir, name))
 
 
-def synthesize_corpus(out_dir: str, num_train: int = 8000, num_dev: int = 300,
+def synthesize_corpus(out_dir: str, num_train: int = 12000, num_dev: int = 300,
                       num_test: int = 300, seed: int = 1234, jobs: int | None = None,
                       relative_paths: bool = False, force: bool = False,
                       progress: bool = True) -> dict:
@@ -436,7 +436,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses command line flags."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="data/synth_speech", help="output directory")
-    parser.add_argument("--num_train", type=int, default=8000)
+    parser.add_argument("--num_train", type=int, default=12000)
     parser.add_argument("--num_dev", type=int, default=300)
     parser.add_argument("--num_test", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1234)

@@ -201,3 +201,32 @@ def test_spec_augment_masks_within_length():
     assert np.all(out[30:, ~freq_masked] == 1), "time masks must stay inside the length"
     assert time_masked is None or (time_masked.sum() <= 30 and time_masked.any()), "seed 1 draws a time mask"
     np.testing.assert_array_equal(A.spec_augment(features, 30, 0, 0, 0, 0), features)
+
+
+def test_frequency_warp_identity_and_formant_shift():
+    import numpy as np
+    import tensorflow as tf
+
+    from open_s2s.data.audio import frequency_warp
+
+    features = np.zeros((3, 40), np.float32)
+    features[:, 10] = 1.0  # a "formant" at bin 10
+    np.testing.assert_allclose(frequency_warp(tf.constant(features), 1.0).numpy(), features)
+    warped = frequency_warp(tf.constant(features), 1.2).numpy()
+    assert np.argmax(warped[0]) == 12  # output bin f reads input bin f / 1.2
+    lowered = frequency_warp(tf.constant(features), 0.8).numpy()
+    assert np.argmax(lowered[0]) == 8
+    np.testing.assert_allclose(lowered[:, 8], 1.0)
+    assert warped.shape == features.shape
+
+
+def test_vtlp_range_is_validated(tmp_path):
+    import pytest
+
+    from open_s2s.config.params import ConfigError
+    from open_s2s.data.speech2text import Speech2TextDataLayer
+
+    with pytest.raises(ConfigError, match="vtlp"):
+        Speech2TextDataLayer(
+            {"num_audio_features": 8, "vocab_file": "x", "dataset_files": ["y"], "vtlp": [1.1, 0.9]}, "train", 2
+        )

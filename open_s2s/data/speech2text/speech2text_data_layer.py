@@ -22,6 +22,7 @@ from open_s2s.data.audio import (
     compute_features_single,
     decode_audio,
     frame_lengths,
+    frequency_warp,
     read_audio_info,
     spec_augment,
 )
@@ -39,6 +40,13 @@ def _nonempty_str_list(value: Any) -> str | None:
     if not value or not all(isinstance(v, str) for v in value):
         return "must be a non-empty list of CSV paths"
     return None
+
+
+def _warp_range(value: Any) -> str | None:
+    if value is None:
+        return None
+    ok = len(value) == 2 and all(isinstance(v, (int, float)) for v in value) and 0 < value[0] <= value[1]
+    return None if ok else "must be [min, max] with 0 < min <= max, e.g. [0.9, 1.1]"
 
 
 def _non_negative(value: Any) -> str | None:
@@ -100,6 +108,12 @@ class Speech2TextDataLayer(DataLayer):
         "min_duration": Param(float, 0.0, doc="Train: drop shorter utterances (s).", check=_non_negative),
         "max_duration": Param((float, type(None)), None, doc="Train: drop longer utterances (s).", check=positive),
         "num_buckets": Param(int, 8, doc="Length buckets for batching (quantiles); 1 = none.", check=positive),
+        "vtlp": Param(
+            (list, type(None)),
+            None,
+            doc="[min, max] range of the random frequency-warp factor (VTLP), train only; None = off.",
+            check=_warp_range,
+        ),
         "spec_augment": Param(
             (dict, type(None)), None, doc="SpecAugment masks in train mode; None = off.", spec=SPEC_AUGMENT_PARAMS
         ),
@@ -188,6 +202,9 @@ class Speech2TextDataLayer(DataLayer):
         file_format = self._formats[0][1:] if len(self._formats) == 1 else None
         audio, _ = decode_audio(ex.pop("path"), file_format, is_path=True)
         features, length = compute_features_single(audio, self.feature_params, training=training)
+        vtlp = self.params["vtlp"]
+        if training and vtlp is not None:
+            features = frequency_warp(features, tf.random.uniform([], vtlp[0], vtlp[1]))
         augment = self.params["spec_augment"]
         if training and augment is not None:
             features = spec_augment(features, length, **augment)

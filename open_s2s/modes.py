@@ -209,7 +209,7 @@ class SampleLogger:
         if self.fn is None:
             self.fn = evaluation.make_predict_fn(self.model, iterator.element_spec)
         _, decoded = self.fn(batch)
-        text = self.model.sample_text(evaluation._numpy(batch), evaluation._numpy(decoded))
+        text = self.model.sample_text(evaluation.to_numpy(batch), evaluation.to_numpy(decoded))
         if text:
             log.info("samples at step %d:\n%s", step, text)
             if self.writer is not None:
@@ -238,7 +238,7 @@ def benchmark(trainer, dataset, params, runtime, logdir, args) -> int:
         "config_file": args.config_file,
         "steps_per_sec": args.bench_steps / elapsed,
         "objects_per_sec": objects / elapsed,
-        "objects": "audio seconds" if "speech" in type(trainer.model).__name__.lower() else "samples",
+        "objects": trainer.model.OBJECTS_UNIT,
         "dtype": runtime.dtype,
         "num_replicas": runtime.num_replicas,
         "batch_size_per_gpu": params["batch_size_per_gpu"],
@@ -285,7 +285,7 @@ def export(args, logdir, model_cls, params) -> int:
     from open_s2s.export import export_saved_model  # noqa: PLC0415
 
     checkpoint = checkpoint_for_inference(args, logdir)
-    data_spec, feature_params = model_cls.spec_for_export(params)
+    data_spec, feature_params = params["data_layer"].spec_from_params(params["data_layer_params"])
     model = build_model(model_cls, params, data_spec)
     restore_for_inference(model, checkpoint)
     export_dir = args.export_dir or os.path.join(logdir, "export")

@@ -9,7 +9,6 @@ import argparse
 import logging
 import os
 import sys
-import time
 
 from open_s2s.config.params import ConfigError
 
@@ -94,7 +93,3 @@ def _data_errors() -> tuple[type, ...]:
         return (DataError,)
     except ImportError:  # pragma: no cover
         return ()
-
-
-def timestamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S")

@@ -82,6 +82,14 @@ def _type_ok(value: Any, types: Any) -> bool:
     return False
 
 
+def collect_params(cls: type) -> dict[str, Param]:
+    """The ``PARAMS`` of ``cls`` and its bases, subclasses overriding bases (MRO order)."""
+    spec: dict[str, Param] = {}
+    for klass in reversed(cls.__mro__):
+        spec.update(getattr(klass, "PARAMS", {}))
+    return spec
+
+
 def suggest(key: str, known: Iterable[str]) -> str:
     """Returns ' (did you mean "x"?)' for the nearest known key, or ''."""
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import tensorflow as tf
 
-from open_s2s.config.params import Param, validate
+from open_s2s.config.params import Param, collect_params, validate
 from open_s2s.data.data_spec import DataSpec
 
 MODES = ("train", "eval", "infer")
@@ -46,10 +47,7 @@ class DataLayer:
     @classmethod
     def all_params(cls) -> dict[str, Param]:
         """Base params overlaid by every subclass's PARAMS along the MRO."""
-        spec: dict[str, Param] = {}
-        for klass in reversed(cls.__mro__):
-            spec.update(getattr(klass, "PARAMS", {}))
-        return spec
+        return collect_params(cls)
 
     @property
     def shuffle(self) -> bool:

@@ -65,15 +65,52 @@ SPLITS = ("train", "dev", "test")
 FORMAT_VERSION = 1  # Bump when the generated corpus would change for equal flags.
 
 ACCENTS = (
-    "en-us", "en-us-nyc", "en-gb", "en-gb-x-rp", "en-gb-scotland",
-    "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029",
+    "en-us",
+    "en-us-nyc",
+    "en-gb",
+    "en-gb-x-rp",
+    "en-gb-scotland",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-029",
 )
 # "" is espeak's default (unmodified) voice for the accent.
 TRAIN_VARIANTS = (
-    "", "m1", "m2", "m3", "m4", "m6", "m7", "f1", "f2", "f4", "klatt", "klatt3",
-    "klatt4", "klatt6", "adam", "edward", "david", "max", "Mike", "Alex", "john",
-    "pedro", "antonio", "quincy", "robert", "Gene", "grandpa", "Hugo", "linda",
-    "aunty", "Annie", "Andrea", "steph", "anika", "Alicia",
+    "",
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m6",
+    "m7",
+    "f1",
+    "f2",
+    "f4",
+    "klatt",
+    "klatt3",
+    "klatt4",
+    "klatt6",
+    "adam",
+    "edward",
+    "david",
+    "max",
+    "Mike",
+    "Alex",
+    "john",
+    "pedro",
+    "antonio",
+    "quincy",
+    "robert",
+    "Gene",
+    "grandpa",
+    "Hugo",
+    "linda",
+    "aunty",
+    "Annie",
+    "Andrea",
+    "steph",
+    "anika",
+    "Alicia",
 )
 DEV_VARIANTS = ("m8", "f5", "klatt5", "benjamin", "paul", "belinda", "Nguyen")
 TEST_VARIANTS = ("m5", "f3", "klatt2", "rob", "ed", "shelby", "Denis")
@@ -114,6 +151,7 @@ class Utterance:
 # espeak-ng / sox helpers.
 # ---------------------------------------------------------------------------
 
+
 def check_dependencies() -> None:
     """Verifies that espeak-ng and sox are on PATH.
 
@@ -122,16 +160,14 @@ def check_dependencies() -> None:
     """
     missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
     if missing:
-        raise MissingDependencyError(
-            f"{' and '.join(missing)} not found on PATH; install with: {INSTALL_HINT}")
+        raise MissingDependencyError(f"{' and '.join(missing)} not found on PATH; install with: {INSTALL_HINT}")
 
 
 def _run(cmd: Sequence[str], stdin: bytes | None = None) -> bytes:
     """Runs ``cmd`` and returns stdout, raising with its stderr on failure."""
     proc = subprocess.run(list(cmd), input=stdin, capture_output=True, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): "
-                           f"{proc.stderr.decode(errors='replace').strip()}")
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
 
 
@@ -152,13 +188,12 @@ def available_voices() -> dict[str, set]:
         ``{"accents": {...}, "variants": {...}}`` with the names espeak-ng
         accepts after ``-v`` and after ``+`` respectively.
     """
-    accents = {line.split()[1] for line in
-               _run(["espeak-ng", "--voices=en"]).decode().splitlines()[1:] if line.split()}
+    accents = {line.split()[1] for line in _run(["espeak-ng", "--voices=en"]).decode().splitlines()[1:] if line.split()}
     variants = set()
     for line in _run(["espeak-ng", "--voices=variant"]).decode().splitlines()[1:]:
         path = next((tok for tok in line.split() if tok.startswith("!v/")), None)
         if path:
-            variants.add(path[len("!v/"):])
+            variants.add(path[len("!v/") :])
     return {"accents": accents, "variants": variants}
 
 
@@ -182,8 +217,7 @@ def wav_duration(path: str) -> float:
         return wav.getnframes() / float(wav.getframerate())
 
 
-def synthesize_utterance(text: str, voice: str, pitch: int, speed: int, path: str,
-                         peak_db: float = -3.0) -> float:
+def synthesize_utterance(text: str, voice: str, pitch: int, speed: int, path: str, peak_db: float = -3.0) -> float:
     """Speaks ``text`` into a 16 kHz mono 16-bit WAV file.
 
     The file is written under a temporary name and renamed, so ``path`` never
@@ -200,13 +234,35 @@ def synthesize_utterance(text: str, voice: str, pitch: int, speed: int, path: st
     Returns:
         Duration of the written audio in seconds.
     """
-    raw = _run(["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed),
-                "-a", str(ESPEAK_AMPLITUDE), "--stdout", text])
+    raw = _run(
+        ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-a", str(ESPEAK_AMPLITUDE), "--stdout", text]
+    )
     tmp = f"{path}.part.wav"  # sox picks the output format from the extension.
     # -R: repeatable dither. rate before gain -n, so the peak is exact at 16 kHz.
-    _run(["sox", "-R", "-q", "-t", "wav", "-", "-c", "1", "-b", "16",
-          "-e", "signed-integer", tmp, "rate", "-h", str(SAMPLE_RATE),
-          "gain", "-n", f"{peak_db:.2f}"], stdin=raw)
+    _run(
+        [
+            "sox",
+            "-R",
+            "-q",
+            "-t",
+            "wav",
+            "-",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            tmp,
+            "rate",
+            "-h",
+            str(SAMPLE_RATE),
+            "gain",
+            "-n",
+            f"{peak_db:.2f}",
+        ],
+        stdin=raw,
+    )
     os.replace(tmp, path)
     return wav_duration(path)
 
@@ -215,8 +271,10 @@ def synthesize_utterance(text: str, voice: str, pitch: int, speed: int, path: st
 # Corpus planning and writing.
 # ---------------------------------------------------------------------------
 
-def plan_corpus(out_dir: str, texts: dict[str, list[str]], seed: int,
-                accents: Sequence[str], variants: dict[str, Sequence[str]]) -> list[Utterance]:
+
+def plan_corpus(
+    out_dir: str, texts: dict[str, list[str]], seed: int, accents: Sequence[str], variants: dict[str, Sequence[str]]
+) -> list[Utterance]:
     """Assigns voice, pitch, speed and output path to every sentence.
 
     Args:
@@ -234,12 +292,18 @@ def plan_corpus(out_dir: str, texts: dict[str, list[str]], seed: int,
     for split in SPLITS:
         for i, text in enumerate(texts[split]):
             utt_id = f"{split}_{i:05d}"
-            plan.append(Utterance(
-                utt_id=utt_id, split=split, text=text,
-                voice=voice_name(rng.choice(accents), rng.choice(variants[split])),
-                pitch=rng.randint(*PITCH_RANGE), speed=rng.randint(*SPEED_RANGE),
-                peak_db=round(rng.uniform(*PEAK_DB_RANGE), 2),
-                path=os.path.join(out_dir, "wav", split, f"{utt_id}.wav")))
+            plan.append(
+                Utterance(
+                    utt_id=utt_id,
+                    split=split,
+                    text=text,
+                    voice=voice_name(rng.choice(accents), rng.choice(variants[split])),
+                    pitch=rng.randint(*PITCH_RANGE),
+                    speed=rng.randint(*SPEED_RANGE),
+                    peak_db=round(rng.uniform(*PEAK_DB_RANGE), 2),
+                    path=os.path.join(out_dir, "wav", split, f"{utt_id}.wav"),
+                )
+            )
     return plan
 
 
@@ -259,9 +323,9 @@ def synthesize_all(plan: list[Utterance], jobs: int, progress: bool) -> None:
 
     Threads suffice because each job just waits on espeak-ng/sox subprocesses.
     """
+
     def work(utt: Utterance) -> Utterance:
-        utt.duration = synthesize_utterance(utt.text, utt.voice, utt.pitch, utt.speed,
-                                            utt.path, utt.peak_db)
+        utt.duration = synthesize_utterance(utt.text, utt.voice, utt.pitch, utt.speed, utt.path, utt.peak_db)
         utt.filesize = os.path.getsize(utt.path)
         return utt
 
@@ -296,11 +360,9 @@ def write_split_csv(out_dir: str, split: str, utts: list[Utterance], relative: b
 
 def write_text_files(out_dir: str, plan: list[Utterance]) -> None:
     """Writes vocab.txt, lm_text.txt and utterances.csv."""
-    _atomic_write(os.path.join(out_dir, "vocab.txt"),
-                  lambda f: f.writelines(f"{ch}\n" for ch in VOCAB))
+    _atomic_write(os.path.join(out_dir, "vocab.txt"), lambda f: f.writelines(f"{ch}\n" for ch in VOCAB))
     train = [u.text for u in plan if u.split == "train"]
-    _atomic_write(os.path.join(out_dir, "lm_text.txt"),
-                  lambda f: f.writelines(f"{t}\n" for t in train))
+    _atomic_write(os.path.join(out_dir, "lm_text.txt"), lambda f: f.writelines(f"{t}\n" for t in train))
 
     def write_manifest(f) -> None:
         fields = ["utt_id", "split", "voice", "pitch", "speed", "peak_db", "duration", "text"]
@@ -311,14 +373,18 @@ def write_text_files(out_dir: str, plan: list[Utterance]) -> None:
     _atomic_write(os.path.join(out_dir, "utterances.csv"), write_manifest)
 
 
-def _settings(out_dir: str, num_train: int, num_dev: int, num_test: int, seed: int,
-              relative_paths: bool) -> dict:
+def _settings(out_dir: str, num_train: int, num_dev: int, num_test: int, seed: int, relative_paths: bool) -> dict:
     """Flags that determine the corpus contents (compared for idempotence)."""
-    return {"num_train": num_train, "num_dev": num_dev, "num_test": num_test,
-            "seed": seed, "relative_paths": relative_paths,
-            # Absolute CSV paths are only valid at this location.
-            "out_dir": None if relative_paths else out_dir,
-            "format_version": FORMAT_VERSION}
+    return {
+        "num_train": num_train,
+        "num_dev": num_dev,
+        "num_test": num_test,
+        "seed": seed,
+        "relative_paths": relative_paths,
+        # Absolute CSV paths are only valid at this location.
+        "out_dir": None if relative_paths else out_dir,
+        "format_version": FORMAT_VERSION,
+    }
 
 
 def existing_metadata(out_dir: str, settings: dict) -> dict | None:
@@ -333,8 +399,9 @@ def existing_metadata(out_dir: str, settings: dict) -> dict | None:
     return meta if complete and meta.get("settings") == settings else None
 
 
-def build_metadata(plan: list[Utterance], settings: dict, accents: Sequence[str],
-                   variants: dict[str, Sequence[str]], elapsed: float) -> dict:
+def build_metadata(
+    plan: list[Utterance], settings: dict, accents: Sequence[str], variants: dict[str, Sequence[str]], elapsed: float
+) -> dict:
     """Summarizes the corpus: counts, hours, voices, vocabulary coverage."""
     by_split = {s: [u for u in plan if u.split == s] for s in SPLITS}
     texts = {s: [u.text for u in us] for s, us in by_split.items()}
@@ -346,10 +413,8 @@ def build_metadata(plan: list[Utterance], settings: dict, accents: Sequence[str]
         "sox_version": tool_version("sox"),
         "sample_rate": SAMPLE_RATE,
         "counts": {s: len(us) for s, us in by_split.items()},
-        "hours": {**{s: round(v / 3600, 4) for s, v in seconds.items()},
-                  "total": round(total / 3600, 4)},
-        "mean_duration_sec": {s: round(seconds[s] / max(1, len(us)), 3)
-                              for s, us in by_split.items()},
+        "hours": {**{s: round(v / 3600, 4) for s, v in seconds.items()}, "total": round(total / 3600, 4)},
+        "mean_duration_sec": {s: round(seconds[s] / max(1, len(us)), 3) for s, us in by_split.items()},
         "accents": list(accents),
         "variants": {s: list(v) for s, v in variants.items()},
         "voices": {s: sorted({u.voice for u in us}) for s, us in by_split.items()},
@@ -378,10 +443,17 @@ def _prepare_dirs(out_dir: str) -> None:
                 os.remove(os.path.join(wav_dir, name))
 
 
-def synthesize_corpus(out_dir: str, num_train: int = 12000, num_dev: int = 300,
-                      num_test: int = 300, seed: int = 1234, jobs: int | None = None,
-                      relative_paths: bool = False, force: bool = False,
-                      progress: bool = True) -> dict:
+def synthesize_corpus(
+    out_dir: str,
+    num_train: int = 12000,
+    num_dev: int = 300,
+    num_test: int = 300,
+    seed: int = 1234,
+    jobs: int | None = None,
+    relative_paths: bool = False,
+    force: bool = False,
+    progress: bool = True,
+) -> dict:
     """Builds (or reuses) a synthetic speech corpus.
 
     Args:
@@ -423,14 +495,14 @@ def synthesize_corpus(out_dir: str, num_train: int = 12000, num_dev: int = 300,
     write_text_files(out_dir, plan)
     meta = build_metadata(plan, settings, accents, variants, time.time() - start)
     # metadata.json goes last: its presence marks a complete corpus.
-    _atomic_write(os.path.join(out_dir, "metadata.json"),
-                  lambda f: json.dump(meta, f, indent=2))
+    _atomic_write(os.path.join(out_dir, "metadata.json"), lambda f: json.dump(meta, f, indent=2))
     return {**meta, "reused": False}
 
 
 # ---------------------------------------------------------------------------
 # CLI.
 # ---------------------------------------------------------------------------
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parses command line flags."""
@@ -440,10 +512,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num_dev", type=int, default=300)
     parser.add_argument("--num_test", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="parallel synthesis workers")
-    parser.add_argument("--relative_paths", action="store_true",
-                        help="write wav paths relative to the CSV directory")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel synthesis workers")
+    parser.add_argument("--relative_paths", action="store_true", help="write wav paths relative to the CSV directory")
     parser.add_argument("--force", action="store_true", help="regenerate an existing corpus")
     parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     return parser.parse_args(argv)
@@ -451,26 +521,35 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def _summary(meta: dict) -> str:
     """One-paragraph human-readable corpus summary."""
-    return (f"counts={meta['counts']} hours={meta['hours']} "
-            f"mean_duration_sec={meta['mean_duration_sec']} "
-            f"train_word_types={meta['train_word_types']} "
-            f"test_word_coverage={meta['test_word_coverage']} "
-            f"elapsed_sec={meta['elapsed_sec']}")
+    return (
+        f"counts={meta['counts']} hours={meta['hours']} "
+        f"mean_duration_sec={meta['mean_duration_sec']} "
+        f"train_word_types={meta['train_word_types']} "
+        f"test_word_coverage={meta['test_word_coverage']} "
+        f"elapsed_sec={meta['elapsed_sec']}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; returns the process exit code."""
     args = parse_args(argv)
     try:
-        meta = synthesize_corpus(args.out, args.num_train, args.num_dev, args.num_test,
-                                 args.seed, args.jobs, args.relative_paths, args.force,
-                                 progress=not args.no_progress)
+        meta = synthesize_corpus(
+            args.out,
+            args.num_train,
+            args.num_dev,
+            args.num_test,
+            args.seed,
+            args.jobs,
+            args.relative_paths,
+            args.force,
+            progress=not args.no_progress,
+        )
     except MissingDependencyError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if meta["reused"]:
-        print(f"corpus already exists at {os.path.abspath(args.out)} with the same "
-              "settings; use --force to regenerate")
+        print(f"corpus already exists at {os.path.abspath(args.out)} with the same settings; use --force to regenerate")
     else:
         print(f"wrote corpus to {os.path.abspath(args.out)}")
     print(_summary(meta))

@@ -351,12 +351,10 @@ class SentenceGenerator:
         """A determiner phrase about an object, e.g. ``my old red bag``."""
         noun = self.pick(self.things)
         if plural_ok and self.rng.random() < 0.25:
-            det = self.pick(["the", "some", "my", "your", "these", "those", "our"]
-                            + QUANTIFIERS)
+            det = self.pick(["the", "some", "my", "your", "these", "those", "our"] + QUANTIFIERS)
             return f"{det} {self.adj_noun(noun.plural, THING_ADJS)}"
         phrase = self.adj_noun(noun.singular, THING_ADJS)
-        det = self.pick(["the", "a", "my", "your", "his", "her", "our", "their",
-                         "this", "that"])
+        det = self.pick(["the", "a", "my", "your", "his", "her", "our", "their", "this", "that"])
         return f"{_article(phrase) if det == 'a' else det} {phrase}"
 
     def food_np(self) -> str:
@@ -397,8 +395,9 @@ class SentenceGenerator:
             return self.pick(NAMES)
         if roll < 0.6:
             return f"{self.pick(['my', 'your', 'his', 'her', 'our'])} {self.pick(RELATIVES)}"
-        role = self.adj_noun(self.pick(self.roles).singular,
-                             ["old", "young", "new", "tall", "kind", "friendly", "tired"], 0.3)
+        role = self.adj_noun(
+            self.pick(self.roles).singular, ["old", "young", "new", "tall", "kind", "friendly", "tired"], 0.3
+        )
         det = self.pick(["the", "a", "our", "that"])
         return f"{_article(role) if det == 'a' else det} {role}"
 
@@ -419,8 +418,7 @@ class SentenceGenerator:
     # -- templates ----------------------------------------------------------
     def t_thing_past(self) -> list[str]:
         loc = self.maybe(0.3, lambda: f"in the {self.pick(ROOMS)}")
-        return [self.subject(), self.pick(self.thing_verbs).past, self.thing_np(),
-                loc, self.time(0.4)]
+        return [self.subject(), self.pick(self.thing_verbs).past, self.thing_np(), loc, self.time(0.4)]
 
     def t_food_past(self) -> list[str]:
         shops = ["market", "store", "bakery", "restaurant", "party", "picnic"]
@@ -462,17 +460,40 @@ class SentenceGenerator:
         return [subj, getattr(verb, form), obj, self.pick(HABITS)]
 
     def t_think(self) -> list[str]:
-        lead = self.pick(["i think", "she said", "he told me", "we heard", "they know",
-                          "i'm sure", "it seems", "i guess", "nobody knew"])
+        lead = self.pick(
+            [
+                "i think",
+                "she said",
+                "he told me",
+                "we heard",
+                "they know",
+                "i'm sure",
+                "it seems",
+                "i guess",
+                "nobody knew",
+            ]
+        )
         that = self.maybe(0.3, lambda: "that")
         body = self.pick([self.t_thing_past, self.t_intrans_past, self.t_motion_past])()
         return [lead, that] + body
 
     def t_want_to(self) -> list[str]:
         verb, obj = self._verb_obj()
-        lead = self.pick(["do you want to", "i want to", "we need to", "they have to",
-                          "she wants to", "he needs to", "would you like to",
-                          "i'd like to", "you should", "we could", "let's"])
+        lead = self.pick(
+            [
+                "do you want to",
+                "i want to",
+                "we need to",
+                "they have to",
+                "she wants to",
+                "he needs to",
+                "would you like to",
+                "i'd like to",
+                "you should",
+                "we could",
+                "let's",
+            ]
+        )
         return [lead, verb.base, obj, self.maybe(0.4, lambda: self.pick(FUTURE_TIMES))]
 
     def t_request(self) -> list[str]:
@@ -482,8 +503,7 @@ class SentenceGenerator:
         return [lead, verb.base, obj, tail]
 
     def t_put(self) -> list[str]:
-        lead = self.pick(["please put", "i put", "she put", "don't put", "they left",
-                          "we found", "he saw", "i lost"])
+        lead = self.pick(["please put", "i put", "she put", "don't put", "they left", "we found", "he saw", "i lost"])
         thing = self.thing_np()
         prep = self.pick(PREPS)
         return [lead, thing, prep, f"the {self.pick(self.things).singular}"]
@@ -495,12 +515,18 @@ class SentenceGenerator:
             head = [self.pick(["there is", "there's", "there was"]), f"{_article(phrase)} {phrase}"]
         else:
             noun = self.pick(self.things + self.animals + self.count_foods)
-            head = [self.pick(["there are", "there were"]),
-                    self.pick([*NUMBERS, "some", "many", "no"]),
-                    self.adj_noun(noun.plural, THING_ADJS, 0.3)]
-        where = self.pick([f"in the {self.pick(ROOMS)}",
-                           f"{self.pick(PREPS)} the {self.pick(self.things).singular}",
-                           f"near the {self.pick(OUTDOORS)}"])
+            head = [
+                self.pick(["there are", "there were"]),
+                self.pick([*NUMBERS, "some", "many", "no"]),
+                self.adj_noun(noun.plural, THING_ADJS, 0.3),
+            ]
+        where = self.pick(
+            [
+                f"in the {self.pick(ROOMS)}",
+                f"{self.pick(PREPS)} the {self.pick(self.things).singular}",
+                f"near the {self.pick(OUTDOORS)}",
+            ]
+        )
         return head + [where]
 
     def t_is_adj(self) -> list[str]:
@@ -508,28 +534,49 @@ class SentenceGenerator:
         verb = self.pick(["is", "was", "looks", "seems", "isn't", "wasn't"])
         adv = self.maybe(0.4, lambda: self.pick(["very", "really", "too", "quite", "a bit", "so"]))
         adjs = FOOD_ADJS if noun in self.count_foods else THING_ADJS
-        return [self.pick(["the", "this", "that", "my", "your"]), noun.singular, verb, adv,
-                self.pick(adjs), self.time(0.2)]
+        return [
+            self.pick(["the", "this", "that", "my", "your"]),
+            noun.singular,
+            verb,
+            adv,
+            self.pick(adjs),
+            self.time(0.2),
+        ]
 
     def t_person_state(self) -> list[str]:
-        subj_verb = self.pick([
-            (self.person_np(), self.pick(["is", "was", "looks", "seems", "felt", "isn't"])),
-            ("i", self.pick(["am", "was", "feel", "felt"])), ("i'm", ""),
-            (self.pick(["we", "they", "you"]),
-             self.pick(["are", "were", "look", "aren't", "weren't"])),
-            (self.pick(["we're", "they're", "you're", "she's", "he's"]), ""),
-        ])
+        subj_verb = self.pick(
+            [
+                (self.person_np(), self.pick(["is", "was", "looks", "seems", "felt", "isn't"])),
+                ("i", self.pick(["am", "was", "feel", "felt"])),
+                ("i'm", ""),
+                (self.pick(["we", "they", "you"]), self.pick(["are", "were", "look", "aren't", "weren't"])),
+                (self.pick(["we're", "they're", "you're", "she's", "he's"]), ""),
+            ]
+        )
         adv = self.maybe(0.4, lambda: self.pick(["very", "really", "so", "a little", "too"]))
-        why = self.maybe(0.4, lambda: self.pick(TIMES + ["after the " + self.pick(EVENTS),
-                                                         "about the " + self.pick(EVENTS)]))
+        why = self.maybe(
+            0.4, lambda: self.pick(TIMES + ["after the " + self.pick(EVENTS), "about the " + self.pick(EVENTS)])
+        )
         return [subj_verb[0], subj_verb[1], adv, self.pick(STATE_ADJS), why]
 
     def t_weather(self) -> list[str]:
         lead = self.pick(["it's", "it was", "it will be", "it is", "it isn't", "it wasn't"])
         adv = self.maybe(0.4, lambda: self.pick(["very", "really", "quite", "so", "too"]))
-        tail = self.pick(["today", "outside", "this morning", "in the city", "all day",
-                          "at the beach", "in the mountains", "tonight", "this week",
-                          "near the lake", "again"])
+        tail = self.pick(
+            [
+                "today",
+                "outside",
+                "this morning",
+                "in the city",
+                "all day",
+                "at the beach",
+                "in the mountains",
+                "tonight",
+                "this week",
+                "near the lake",
+                "again",
+            ]
+        )
         extra = self.maybe(0.3, lambda: f"so we stayed {self.pick(['home', 'inside'])}")
         return [lead, adv, self.pick(WEATHER_ADJS), tail, extra]
 
@@ -541,14 +588,22 @@ class SentenceGenerator:
 
     def t_wh_question(self) -> list[str]:
         wh = self.pick(["where did", "when did", "why did", "how did", "where do", "why do"])
-        subj = self.pick(["you", "they", "we", "he", "she",
-                          "your " + self.pick(RELATIVES), self.pick(NAMES)])
+        subj = self.pick(["you", "they", "we", "he", "she", "your " + self.pick(RELATIVES), self.pick(NAMES)])
         verb, obj = self._verb_obj(food=False)
         return [wh, subj, verb.base, obj]
 
     def t_where_is(self) -> list[str]:
-        lead = self.pick(["where is", "where's", "have you seen", "i can't find", "who took",
-                          "did anyone see", "i don't know where i left"])
+        lead = self.pick(
+            [
+                "where is",
+                "where's",
+                "have you seen",
+                "i can't find",
+                "who took",
+                "did anyone see",
+                "i don't know where i left",
+            ]
+        )
         return [lead, self.thing_np(plural_ok=False)]
 
     def t_job(self) -> list[str]:
@@ -559,40 +614,87 @@ class SentenceGenerator:
         return [subj, verb, _article(role), role, where]
 
     def t_going_to(self) -> list[str]:
-        subj = self.pick(["i'm", "we're", "they're", "you're", "she's", "he's",
-                          "i am", "we are", f"{self.pick(NAMES)} is"])
+        subj = self.pick(
+            ["i'm", "we're", "they're", "you're", "she's", "he's", "i am", "we are", f"{self.pick(NAMES)} is"]
+        )
         verb, obj = self._verb_obj()
         return [subj, "going to", verb.base, obj, self.maybe(0.5, lambda: self.pick(FUTURE_TIMES))]
 
     def t_will(self) -> list[str]:
-        subj = self.pick(["i'll", "we'll", "they'll", "she'll", "he'll", "you'll",
-                          "i will", "we won't", "they won't", "i won't",
-                          self.person_np() + " will"])
+        subj = self.pick(
+            [
+                "i'll",
+                "we'll",
+                "they'll",
+                "she'll",
+                "he'll",
+                "you'll",
+                "i will",
+                "we won't",
+                "they won't",
+                "i won't",
+                self.person_np() + " will",
+            ]
+        )
         verb, obj = self._verb_obj()
         return [subj, verb.base, obj, self.pick(FUTURE_TIMES)]
 
     def t_negative(self) -> list[str]:
-        subj, aux = self.pick([
-            ("i", "don't"), ("i", "didn't"), ("we", "don't"), ("they", "didn't"),
-            ("she", "doesn't"), ("he", "didn't"), ("you", "can't"), ("i", "can't"),
-            (self.pick(NAMES), "doesn't"), (self.pick(NAMES), "didn't"), ("we", "couldn't"),
-        ])
+        subj, aux = self.pick(
+            [
+                ("i", "don't"),
+                ("i", "didn't"),
+                ("we", "don't"),
+                ("they", "didn't"),
+                ("she", "doesn't"),
+                ("he", "didn't"),
+                ("you", "can't"),
+                ("i", "can't"),
+                (self.pick(NAMES), "doesn't"),
+                (self.pick(NAMES), "didn't"),
+                ("we", "couldn't"),
+            ]
+        )
         verb, obj = self._verb_obj()
         return [subj, aux, verb.base, obj, self.time(0.3)]
 
     def t_progressive(self) -> list[str]:
-        subj = self.pick(["i'm", "we're", "they're", "she's", "he's", "you're",
-                          "i was", "we were", f"{self.pick(NAMES)} was", f"{self.person_np()} is"])
+        subj = self.pick(
+            [
+                "i'm",
+                "we're",
+                "they're",
+                "she's",
+                "he's",
+                "you're",
+                "i was",
+                "we were",
+                f"{self.pick(NAMES)} was",
+                f"{self.person_np()} is",
+            ]
+        )
         verb, obj = self._verb_obj()
-        tail = self.pick(["right now", "at the moment", "when you called", "all morning",
-                          "in the " + self.pick(ROOMS), ""])
+        tail = self.pick(
+            ["right now", "at the moment", "when you called", "all morning", "in the " + self.pick(ROOMS), ""]
+        )
         return [subj, verb.ing, obj, tail]
 
     def t_intrans_progressive(self) -> list[str]:
-        subj = self.pick(["i'm", "we're", "they're", "she's", "he's", "the children are",
-                          f"{self.pick(NAMES)} was", f"{self.person_np()} is"])
-        where = self.pick([f"in the {self.pick(ROOMS)}", f"at the {self.pick(PLACES)}",
-                           f"near the {self.pick(OUTDOORS)}", ""])
+        subj = self.pick(
+            [
+                "i'm",
+                "we're",
+                "they're",
+                "she's",
+                "he's",
+                "the children are",
+                f"{self.pick(NAMES)} was",
+                f"{self.person_np()} is",
+            ]
+        )
+        where = self.pick(
+            [f"in the {self.pick(ROOMS)}", f"at the {self.pick(PLACES)}", f"near the {self.pick(OUTDOORS)}", ""]
+        )
         return [subj, self.pick(self.intrans_verbs).ing, where, self.time(0.3)]
 
     def t_animal(self) -> list[str]:
@@ -602,8 +704,7 @@ class SentenceGenerator:
 
     def t_animal_obj(self) -> list[str]:
         spots = [*OUTDOORS, "zoo", "farm", "park"]
-        where = self.maybe(
-            0.4, lambda: f"{self.pick(['in', 'near', 'at'])} the {self.pick(spots)}")
+        where = self.maybe(0.4, lambda: f"{self.pick(['in', 'near', 'at'])} the {self.pick(spots)}")
         verb = self.pick(self.animal_verbs)
         return [self.subject(), verb.past, self.animal_np(), where, self.time(0.3)]
 
@@ -615,26 +716,35 @@ class SentenceGenerator:
     def t_contrast(self) -> list[str]:
         a, b = self.rng.sample(self.things, 2)
         v = self.pick(["was", "is"])
-        return ["the", a.singular, v, self.pick(THING_ADJS), "but the", b.singular, v,
-                self.pick(THING_ADJS)]
+        return ["the", a.singular, v, self.pick(THING_ADJS), "but the", b.singular, v, self.pick(THING_ADJS)]
 
     def t_need_for(self) -> list[str]:
-        subj = self.pick(["we need", "i need", "they bought", "she brought", "he found",
-                          "we ordered", "you should bring"])
+        subj = self.pick(
+            ["we need", "i need", "they bought", "she brought", "he found", "we ordered", "you should bring"]
+        )
         noun = self.pick(self.things + self.count_foods)
-        return [subj, self.pick(NUMBERS + ["some", "more", "a few"]), noun.plural,
-                "for the", self.pick(EVENTS)]
+        return [subj, self.pick(NUMBERS + ["some", "more", "a few"]), noun.plural, "for the", self.pick(EVENTS)]
 
     def t_event_time(self) -> list[str]:
         event = self.pick(EVENTS)
-        return self.pick([
-            ["what time does the", event, "start"],
-            ["the", event, self.pick(["starts", "ends", "started", "ended", "was moved"]),
-             self.pick(["at noon", "at night", "early", "late"] + TIMES)],
-            ["are you coming to the", event, self.pick(FUTURE_TIMES)],
-            ["we missed the", event, "because", self.pick(["it was raining", "the car broke",
-                                                          "we were late", "i was sick"])],
-        ])
+        return self.pick(
+            [
+                ["what time does the", event, "start"],
+                [
+                    "the",
+                    event,
+                    self.pick(["starts", "ends", "started", "ended", "was moved"]),
+                    self.pick(["at noon", "at night", "early", "late"] + TIMES),
+                ],
+                ["are you coming to the", event, self.pick(FUTURE_TIMES)],
+                [
+                    "we missed the",
+                    event,
+                    "because",
+                    self.pick(["it was raining", "the car broke", "we were late", "i was sick"]),
+                ],
+            ]
+        )
 
     def t_and_then(self) -> list[str]:
         first = [self.pick(["i", "we", "they", "she", "he"]), self.pick(self.intrans_verbs).past]
@@ -642,12 +752,17 @@ class SentenceGenerator:
         return first + ["and then", verb.past, obj]
 
     def t_lets(self) -> list[str]:
-        return self.pick([
-            ["let's go to", self.place(), self.maybe(0.5, lambda: self.pick(FUTURE_TIMES))],
-            ["let's", self.pick(self.intrans_verbs).base,
-             self.pick(["together", "outside", "for a while", "here"])],
-            ["why don't we", self.pick(self.motion_verbs).base, "to", f"the {self.pick(PLACES)}"],
-        ])
+        return self.pick(
+            [
+                ["let's go to", self.place(), self.maybe(0.5, lambda: self.pick(FUTURE_TIMES))],
+                [
+                    "let's",
+                    self.pick(self.intrans_verbs).base,
+                    self.pick(["together", "outside", "for a while", "here"]),
+                ],
+                ["why don't we", self.pick(self.motion_verbs).base, "to", f"the {self.pick(PLACES)}"],
+            ]
+        )
 
     def _verb_obj(self, food: bool = True):
         """Picks a verb with a semantically compatible object phrase."""
@@ -678,8 +793,9 @@ class SentenceGenerator:
                 return text
 
 
-def generate_splits(num_train: int, num_dev: int, num_test: int, seed: int,
-                    exclude: Iterable[str] | None = None) -> dict[str, list[str]]:
+def generate_splits(
+    num_train: int, num_dev: int, num_test: int, seed: int, exclude: Iterable[str] | None = None
+) -> dict[str, list[str]]:
     """Draws unique sentences and assigns them to splits.
 
     Test is drawn first, then dev, then train, so the held-out sentences for a

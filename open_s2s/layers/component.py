@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-from open_s2s.config.params import Param, validate
+from open_s2s.config.params import Param, collect_params, validate
 from open_s2s.data.data_spec import DataSpec
 
 
@@ -33,10 +33,7 @@ class Component(keras.layers.Layer):
 
     @classmethod
     def all_params(cls) -> dict[str, Param]:
-        spec: dict[str, Param] = {}
-        for klass in reversed(cls.__mro__):
-            spec.update(getattr(klass, "PARAMS", {}))
-        return spec
+        return collect_params(cls)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

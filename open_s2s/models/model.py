@@ -41,6 +41,8 @@ class EncoderDecoderModel(keras.Model):
     }
     # Metric used to keep the best checkpoints, and whether lower is better.
     PRIMARY_METRIC: tuple[str, bool] = ("loss", True)
+    # What ``objects_in_batch`` counts, for throughput figures.
+    OBJECTS_UNIT: str = "samples"
 
     def __init__(self, params: Mapping[str, Any], data_spec: DataSpec, **kwargs):
         kwargs.setdefault("name", "s2s")

@@ -8,8 +8,8 @@ import jiwer
 import numpy as np
 import tensorflow as tf
 
-from open_s2s.config.params import validate
 from open_s2s.data import keys
+from open_s2s.data.vocab import ids_to_text
 from open_s2s.models.model import EncoderDecoderModel
 
 
@@ -21,11 +21,11 @@ class Speech2Text(EncoderDecoderModel):
     """
 
     PRIMARY_METRIC = ("WER", True)
+    OBJECTS_UNIT = "audio seconds"
     infer_header = ("wav_filename", "predicted_transcript")
 
     def ids_to_text(self, ids: np.ndarray, length: int) -> str:
-        vocab = self.data_spec.vocab
-        return "".join(vocab[i] for i in ids[:length] if 0 <= i < len(vocab))
+        return ids_to_text(ids[:length], self.data_spec.vocab)
 
     def _texts(self, decoded: dict[str, Any]) -> list[str]:
         ids, lengths = decoded["ids"], decoded[keys.LENGTHS]
@@ -63,26 +63,6 @@ class Speech2Text(EncoderDecoderModel):
         if not any(refs):
             return {}
         return self.finalize_eval([(i, ref, hyp) for (i, hyp), ref in zip(rows, refs)])
-
-    @classmethod
-    def spec_for_export(cls, params):
-        """DataSpec and FeatureParams from the config alone (no dataset files are read)."""
-        from open_s2s.data.audio import FeatureParams  # noqa: PLC0415
-        from open_s2s.data.data_spec import DataSpec  # noqa: PLC0415
-        from open_s2s.data.vocab import load_vocab  # noqa: PLC0415
-
-        dl_cls = params["data_layer"]
-        dl_params = validate(dl_cls.__name__, params["data_layer_params"], dl_cls.all_params())
-        vocab = tuple(load_vocab(dl_params["vocab_file"]))
-        feature_params = FeatureParams.from_params(dl_params)
-        spec = DataSpec(
-            vocab_size=len(vocab),
-            vocab=vocab,
-            num_features=dl_params["num_audio_features"],
-            sample_rate=dl_params["sample_freq"],
-            feature_stride=dl_params["window_stride"],
-        )
-        return spec, feature_params
 
     def serving_module(self, feature_params):
         from open_s2s.export.speech2text import Speech2TextServing  # noqa: PLC0415

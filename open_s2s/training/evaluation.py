@@ -25,7 +25,7 @@ def make_predict_fn(model, element_spec) -> Callable:
     return tf.function(predict, input_signature=[element_spec])
 
 
-def _numpy(tree: dict[str, Any]) -> dict[str, Any]:
+def to_numpy(tree: dict[str, Any]) -> dict[str, Any]:
     return {k: v.numpy() if hasattr(v, "numpy") else v for k, v in tree.items()}
 
 
@@ -37,7 +37,7 @@ def evaluate(
     records, losses, weights = [], [], []
     for batch in tqdm(dataset, total=total, desc=desc, unit="batch", leave=False, mininterval=2.0):
         loss, decoded = predict_fn(batch)
-        batch_np, decoded_np = _numpy(batch), _numpy(decoded)
+        batch_np, decoded_np = to_numpy(batch), to_numpy(decoded)
         records.extend(model.eval_batch(batch_np, decoded_np))
         n = len(next(iter(batch_np.values())))
         losses.append(float(loss) * n)
@@ -53,7 +53,7 @@ def infer(model, dataset: tf.data.Dataset, total: int | None = None) -> list[tup
     rows = []
     for batch in tqdm(dataset, total=total, desc="infer", unit="batch", leave=False, mininterval=2.0):
         _, decoded = predict_fn(batch)
-        rows.extend(model.infer_batch(_numpy(batch), _numpy(decoded)))
+        rows.extend(model.infer_batch(to_numpy(batch), to_numpy(decoded)))
     rows.sort(key=lambda r: r[0])
     return rows
 

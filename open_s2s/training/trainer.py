@@ -15,6 +15,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from open_s2s import optimizers as opt_lib
+from open_s2s.config.schema import IGNORED_SUMMARIES
 from open_s2s.training import checkpoints as ckpt_lib
 from open_s2s.training.runtime import Runtime
 
@@ -63,8 +64,6 @@ class Trainer:
         )
         self._step_fn = None
         self._signal = None
-        from open_s2s.config.schema import IGNORED_SUMMARIES  # noqa: PLC0415
-
         ignored = [name for name in params["summaries"] if name in IGNORED_SUMMARIES]
         if ignored:
             log.warning("summaries %s are accepted for OpenSeq2Seq configs but not written", ignored)
@@ -90,11 +89,10 @@ class Trainer:
             return 0.0
         return opt_lib.l2_loss(self.train_vars, self.params["regularizer_params"]["scale"])
 
-    def _process_gradients(self, grads):
+    def _process_gradients(self, grads, lr):
         grads = self.runtime.reduce_gradients(grads)
         grads, norm = opt_lib.clip_by_global_norm(grads, self.params["max_grad_norm"])
         if self.params["larc_params"] is not None:
-            lr = self.schedule(self.optimizer.iterations)
             pairs = opt_lib.apply_larc(list(zip(grads, self.train_vars)), lr, **self.params["larc_params"])
             grads = [g for g, _ in pairs]
         return grads, norm
@@ -109,19 +107,17 @@ class Trainer:
             loss_sum, objects = loss_sum + loss, objects + n
         grads = [g / k for g in accum] if k > 1 else accum
         loss = loss_sum / k
-        grads, norm = self._process_gradients(grads)
+        lr = self.schedule(self.optimizer.iterations)
+        grads, norm = self._process_gradients(grads, lr)
         finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
         if finite:
             self.optimizer.apply(grads, self.train_vars)
-        return {"loss": loss, "grad_norm": norm, "finite": finite, "objects": objects}
+        return {"loss": loss, "grad_norm": norm, "finite": finite, "objects": objects, "lr": lr}
 
     def compiled_step(self) -> Callable:
         if self._step_fn is None:
             self._step_fn = tf.function(self._train_step, jit_compile=self.params["use_xla_jit"] or None)
         return self._step_fn
-
-    def learning_rate(self) -> float:
-        return float(self.schedule(self.optimizer.iterations))
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -184,7 +180,7 @@ class Trainer:
                     )
                 step = self.step
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(out['loss']):.3f}", lr=f"{self.learning_rate():.2e}", refresh=False)
+                bar.set_postfix(loss=f"{float(out['loss']):.3f}", lr=f"{float(out['lr']):.2e}", refresh=False)
                 if writer is not None and _every(step, p["save_summaries_steps"]):
                     now = time.time()
                     rate = (step - s_last) / max(now - t_last, 1e-9)
@@ -195,7 +191,7 @@ class Trainer:
                         "step %d: loss %.4f, lr %.3g, grad norm %.3g",
                         step,
                         float(out["loss"]),
-                        self.learning_rate(),
+                        float(out["lr"]),
                         float(out["grad_norm"]),
                     )
                 if sample_fn is not None and _every(step, p["print_samples_steps"]):
@@ -214,7 +210,7 @@ class Trainer:
     def _write_scalars(self, writer, step, out, steps_per_sec):
         with writer.as_default(step=step):
             tf.summary.scalar("loss", out["loss"])
-            tf.summary.scalar("learning_rate", self.learning_rate())
+            tf.summary.scalar("learning_rate", out["lr"])
             tf.summary.scalar("global_gradient_norm", out["grad_norm"])
             tf.summary.scalar("steps_per_sec", steps_per_sec)
             summaries = self.params["summaries"]

@@ -16,7 +16,8 @@ from open_s2s.data import synth_speech, synth_text
 
 needs_tts = pytest.mark.skipif(
     shutil.which("espeak-ng") is None or shutil.which("sox") is None,
-    reason="espeak-ng/sox not installed (apt-get install espeak-ng sox)")
+    reason="espeak-ng/sox not installed (apt-get install espeak-ng sox)",
+)
 
 SIZES = {"train": 12, "dev": 4, "test": 4}
 
@@ -44,7 +45,8 @@ def corpus(tmp_path_factory):
         pytest.skip("espeak-ng/sox not installed (apt-get install espeak-ng sox)")
     out = str(tmp_path_factory.mktemp("synth") / "corpus")
     meta = synth_speech.synthesize_corpus(
-        out, SIZES["train"], SIZES["dev"], SIZES["test"], seed=3, jobs=2, progress=False)
+        out, SIZES["train"], SIZES["dev"], SIZES["test"], seed=3, jobs=2, progress=False
+    )
     return out, meta
 
 
@@ -117,18 +119,17 @@ def test_idempotent_and_metadata(corpus, capsys):
         stored = json.load(f)
     assert stored["settings"]["seed"] == 3 and stored["hours"]["total"] > 0
     again = synth_speech.synthesize_corpus(
-        out, SIZES["train"], SIZES["dev"], SIZES["test"], seed=3, jobs=2, progress=False)
+        out, SIZES["train"], SIZES["dev"], SIZES["test"], seed=3, jobs=2, progress=False
+    )
     assert again["reused"] is True
-    code = synth_speech.main(["--out", out, "--num_train", "12", "--num_dev", "4",
-                              "--num_test", "4", "--seed", "3"])
+    code = synth_speech.main(["--out", out, "--num_train", "12", "--num_dev", "4", "--num_test", "4", "--seed", "3"])
     assert code == 0 and "already exists" in capsys.readouterr().out
 
 
 @needs_tts
 def test_relative_paths(tmp_path):
     out = str(tmp_path / "rel")
-    synth_speech.synthesize_corpus(out, 2, 1, 1, seed=5, jobs=1, relative_paths=True,
-                                   progress=False)
+    synth_speech.synthesize_corpus(out, 2, 1, 1, seed=5, jobs=1, relative_paths=True, progress=False)
     _, rows = _read_csv(os.path.join(out, "train.csv"))
     for name, _, _ in rows:
         assert not os.path.isabs(name) and os.path.exists(os.path.join(out, name))

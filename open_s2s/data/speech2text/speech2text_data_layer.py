@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from open_s2s.config.params import Param, positive
+from open_s2s.config.params import Param, positive, validate
 from open_s2s.data import keys
 from open_s2s.data.audio import (
     DataError,
@@ -135,12 +135,22 @@ class Speech2TextDataLayer(DataLayer):
 
     @property
     def spec(self) -> DataSpec:
+        return self._spec_from(self.params, self.vocab)
+
+    @classmethod
+    def spec_from_params(cls, params: Mapping[str, Any]) -> tuple[DataSpec, FeatureParams]:
+        """DataSpec and FeatureParams from the config alone, reading no dataset file (export)."""
+        params = validate(f"{cls.__name__} (data_layer_params)", params, cls.all_params())
+        return cls._spec_from(params, load_vocab(params["vocab_file"])), FeatureParams.from_params(params)
+
+    @staticmethod
+    def _spec_from(params: Mapping[str, Any], vocab) -> DataSpec:
         return DataSpec(
-            vocab_size=len(self.vocab),
-            vocab=self.vocab,
-            num_features=self.params["num_audio_features"],
-            sample_rate=self.params["sample_freq"],
-            feature_stride=self.params["window_stride"],
+            vocab_size=len(vocab),
+            vocab=tuple(vocab),
+            num_features=params["num_audio_features"],
+            sample_rate=params["sample_freq"],
+            feature_stride=params["window_stride"],
         )
 
     @property

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from open_s2s.data import keys
 from open_s2s.data.audio import FeatureParams, compute_features
+from open_s2s.data.vocab import tf_ids_to_text
 
 
 class Speech2TextServing(tf.Module):
@@ -21,7 +22,7 @@ class Speech2TextServing(tf.Module):
         super().__init__(name="speech2text_serving")
         self.model = model
         self.feature_params = feature_params
-        self.vocab = tf.constant(list(model.data_spec.vocab) + [""])
+        self.symbols = tuple(model.data_spec.vocab) + ("",)
 
     @tf.function(
         input_signature=[
@@ -34,10 +35,9 @@ class Speech2TextServing(tf.Module):
         outputs = self.model({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths}, training=False)
         decoded = self.model.decode(outputs)
         ids = decoded["ids"]
-        blank = tf.shape(self.vocab)[0] - 1  # index of the "" entry: padding ids map to it
-        chars = tf.gather(self.vocab, tf.where(ids >= 0, ids, blank))
+        padding = len(self.symbols) - 1  # the "" entry: padding ids (-1) map to it
         return {
-            "transcript": tf.strings.reduce_join(chars, axis=1),
+            "transcript": tf_ids_to_text(tf.where(ids >= 0, ids, padding), self.symbols),
             "ids": ids,
             "ids_length": decoded[keys.LENGTHS],
             "log_probs": tf.nn.log_softmax(tf.cast(outputs[keys.LOGITS], tf.float32)),

@@ -72,3 +72,12 @@ infer_params = {{"data_layer_params": {{"dataset_files": ["{corpus}/test.csv"]}}
 @pytest.fixture
 def small_config(tmp_path, tiny_corpus):
     return write_small_config(tmp_path / "small.py", tiny_corpus)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy_after_each_test():
+    """Tests that run in mixed precision must not leak the global Keras policy."""
+    yield
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")

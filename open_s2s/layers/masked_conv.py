@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from open_s2s.layers.conv1d import Conv1D
 from open_s2s.layers.depthwise_conv import ShiftedDepthwiseConv1D
 
 
@@ -54,11 +55,11 @@ class MaskedConv1D(keras.layers.Layer):
             self.depthwise = ShiftedDepthwiseConv1D(
                 in_channels, kernel_size, stride, dilation, kernel_initializer, name="depthwise"
             )
-            self.conv = keras.layers.Conv1D(
+            self.conv = Conv1D(
                 filters, 1, use_bias=use_bias, kernel_initializer=kernel_initializer, name="pointwise"
             )
         else:
-            self.conv = keras.layers.Conv1D(
+            self.conv = Conv1D(
                 filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common
             )
 

@@ -45,9 +45,17 @@ class Runtime:
     def input_context(self) -> tf.distribute.InputContext | None:
         return None
 
+    def run_on_replicas(self, fn, *args):
+        """Runs ``fn(*args)`` on every replica; returns the first replica's (all-reduced) results."""
+        return fn(*args)
+
     def reduce_gradients(self, grads: list[tf.Tensor]) -> list[tf.Tensor]:
-        """Averages gradients over replicas (identity on one replica)."""
+        """Averages gradients over replicas (identity on one replica). Called on each replica."""
         return grads
+
+    def reduce_scalars(self, loss: tf.Tensor, objects: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Mean loss and total objects over replicas. Called on each replica."""
+        return loss, objects
 
 
 def set_seed(seed: int) -> None:
@@ -60,11 +68,6 @@ def set_seed(seed: int) -> None:
 def make_runtime(params: Mapping[str, Any]) -> Runtime:
     """Sets the global Keras dtype policy and picks the strategy for ``params``."""
     dtype = dtype_name(params["dtype"])
-    if dtype == "mixed":
-        raise ConfigError(
-            "dtype 'mixed' (float16 compute with loss scaling) is not available yet; "
-            "use 'mixed_bf16' (no loss scaling needed) or 'float32'"
-        )
     if params["num_gpus"] > 1 or params["use_horovod"]:
         raise ConfigError("num_gpus > 1 and use_horovod are not available yet: run with num_gpus=1")
     keras.mixed_precision.set_global_policy(POLICIES[dtype])

@@ -55,13 +55,9 @@ class MaskedConv1D(keras.layers.Layer):
             self.depthwise = ShiftedDepthwiseConv1D(
                 in_channels, kernel_size, stride, dilation, kernel_initializer, name="depthwise"
             )
-            self.conv = Conv1D(
-                filters, 1, use_bias=use_bias, kernel_initializer=kernel_initializer, name="pointwise"
-            )
+            self.conv = Conv1D(filters, 1, use_bias=use_bias, kernel_initializer=kernel_initializer, name="pointwise")
         else:
-            self.conv = Conv1D(
-                filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common
-            )
+            self.conv = Conv1D(filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common)
 
     def call(self, x, lengths, mask_input=True):
         if mask_input:

@@ -63,8 +63,9 @@ def test_overflowing_step_is_skipped_and_the_scale_halves(small_config, tmp_path
 
 
 def test_float16_l2_penalty_on_tiny_weights_still_has_a_gradient(small_config, tmp_path):
-    params, runtime, dl, model = setup(small_config, tmp_path, ["--dtype=mixed", "--regularizer=l2",
-                                                                 "--regularizer_params={'scale':1e-4}"])
+    params, runtime, dl, model = setup(
+        small_config, tmp_path, ["--dtype=mixed", "--regularizer=l2", "--regularizer_params={'scale':1e-4}"]
+    )
     trainer = Trainer(model, params, runtime, str(tmp_path / "run"), total_steps=1)
     kernel = next(v for v in trainer.train_vars if v.path.endswith("kernel"))
     kernel.assign(np.full(kernel.shape, 1e-4, np.float32))
@@ -105,11 +106,17 @@ def test_least_squares_converges_to_the_closed_form_in_every_dtype(tmp_path, dty
     y = x @ w_true + 0.1 * rng.normal(size=(256, 1)).astype(np.float32)
     closed_form = np.linalg.lstsq(x.astype(np.float64), y.astype(np.float64), rcond=None)[0]
     given = {
-        "batch_size_per_gpu": 256, "max_steps": 400, "dtype": dtype, "loss_scaling": "Backoff",
+        "batch_size_per_gpu": 256,
+        "max_steps": 400,
+        "dtype": dtype,
+        "loss_scaling": "Backoff",
         "loss_scaling_params": {"initial_scale": 2.0**10},
-        "optimizer": "Adam", "optimizer_params": {},
-        "lr_policy": poly_decay, "lr_policy_params": {"learning_rate": 0.05, "power": 1.0},
-        "save_checkpoint_steps": None, "print_loss_steps": None,
+        "optimizer": "Adam",
+        "optimizer_params": {},
+        "lr_policy": poly_decay,
+        "lr_policy_params": {"learning_rate": 0.05, "power": 1.0},
+        "save_checkpoint_steps": None,
+        "print_loss_steps": None,
     }
     params = validate("base_params", given, BASE_PARAMS)
     runtime = make_runtime(params)

@@ -1,6 +1,9 @@
 """Exported speech model vs in-process inference: transcript parity, WER and real-time factor.
 
     python run.py --config_file=example_configs/jasper.py --mode=infer --infer_output_file=logs/jasper/test.csv
+    python run.py --config_file=example_configs/jasper.py --mode=infer --infer_output_file=logs/jasper/test_lm.csv \
+        --decoder_params/use_language_model=True --decoder_params/lm_path=logs/lm/train_3gram.arpa \
+        --decoder_params/alpha=1.0 --decoder_params/beta=1.5
     python run.py --config_file=example_configs/jasper.py --mode=export --export_dir=logs/jasper/export \\
         --export_tflite=logs/jasper/model.tflite
     python scripts/bench_export.py data/synth_speech/test.csv --in_process logs/jasper/test.csv \\

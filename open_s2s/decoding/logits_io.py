@@ -14,11 +14,6 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
-from tqdm.auto import tqdm
-
-from open_s2s.data import keys
-from open_s2s.training import evaluation
 
 
 @dataclass
@@ -58,13 +53,22 @@ def load_logits(path: str) -> SavedLogits:
         )
 
 
-def infer_with_logits(model, dataset: tf.data.Dataset) -> tuple[list[tuple[int, str]], dict[int, np.ndarray]]:
+def infer_with_logits(model, dataset) -> tuple[list[tuple[int, str]], dict[int, np.ndarray]]:
     """``evaluation.infer`` that also keeps each utterance's valid log-prob frames.
+
+    Args:
+      model: a Speech2Text model (its decoder's ``decode`` returns ``log_probs``).
+      dataset: the infer ``tf.data.Dataset``.
 
     Returns:
       ``(rows, log_probs)``: the model's infer rows sorted by input index, and
       ``{index: [frames, vocab + 1]}``.
     """
+    from tqdm.auto import tqdm  # noqa: PLC0415  (TensorFlow-side imports: scripts/tune_lm.py needs none)
+
+    from open_s2s.data import keys  # noqa: PLC0415
+    from open_s2s.training import evaluation  # noqa: PLC0415
+
     predict_fn = evaluation.make_predict_fn(model, dataset.element_spec)
     rows, log_probs = [], {}
     for batch in tqdm(dataset, desc="infer", unit="batch", leave=False, mininterval=2.0):

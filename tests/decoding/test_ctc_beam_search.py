@@ -53,7 +53,7 @@ def test_lm_overrules_a_close_acoustic_call(lm_path):
     assert decoder.decode(log_probs) == "the cad sat"
 
 
-def test_without_lm_weight_it_matches_greedy_decoding(lm_path):
+def test_zero_lm_weights_on_clear_log_probs_give_the_greedy_transcript(lm_path):
     rng = np.random.default_rng(0)
     decoder = CTCBeamSearchDecoder(VOCAB, lm_path, alpha=0.0, beta=0.0, beam_width=8)
     for _ in range(5):

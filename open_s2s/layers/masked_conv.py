@@ -98,5 +98,6 @@ def _pad_time(x, left, right):
     graph, which TFLite's convolution kernels need at conversion time.
     """
     shape = tf.shape(x)
-    zeros = [tf.zeros(tf.stack([shape[0], n, x.shape[-1]]), x.dtype) for n in (left, right)]
+    channels = x.shape[-1] if x.shape[-1] is not None else shape[2]
+    zeros = [tf.zeros(tf.stack([shape[0], n, channels]), x.dtype) for n in (left, right)]
     return tf.concat([zeros[0], x, zeros[1]], axis=1)

@@ -92,3 +92,16 @@ def test_new_axis_slices_become_expand_dims_that_convert_to_builtins():
     converter = tf.lite.TFLiteConverter.from_concrete_functions([rewritten], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     assert converter.convert()
+
+
+def test_masked_conv_time_padding_equals_tf_pad_and_keeps_channels():
+    from open_s2s.layers.masked_conv import _pad_time
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 3]), tf.TensorSpec([], tf.int32)])
+    def pad(x, right):
+        y = _pad_time(x, 2, right)
+        assert y.shape[-1] == 3  # static, as TFLite's CONV_2D needs
+        return y
+
+    x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(pad(x, 4).numpy(), np.pad(x, [[0, 0], [2, 4], [0, 0]]))

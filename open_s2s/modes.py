@@ -267,7 +267,10 @@ def run_eval(model, data_layer, logdir, runtime) -> int:
 
 def run_infer(model, data_layer, args, logdir) -> int:
     output = args.infer_output_file or os.path.join(logdir, "infer.csv")
-    rows = evaluation.infer(model, data_layer.build_dataset())
+    if args.save_logits:
+        rows = save_infer_logits(model, data_layer, args.save_logits)
+    else:
+        rows = evaluation.infer(model, data_layer.build_dataset())
     names = data_layer.sample_names
     if len(rows) != len(names):
         raise RuntimeError(f"infer produced {len(rows)} rows for {len(names)} inputs")
@@ -281,6 +284,19 @@ def run_infer(model, data_layer, args, logdir) -> int:
     return 0
 
 
+def save_infer_logits(model, data_layer, path: str) -> list:
+    """Infer rows, and each utterance's CTC log-probs saved to ``path`` (for scripts/tune_lm.py)."""
+    from open_s2s.decoding.logits_io import SavedLogits, infer_with_logits, save_logits  # noqa: PLC0415
+
+    rows, log_probs = infer_with_logits(model, data_layer.build_dataset())
+    indices = sorted(log_probs)
+    references = [data_layer.transcript(i) for i in indices]
+    vocab = model.data_spec.vocab
+    save_logits(path, SavedLogits([log_probs[i] for i in indices], data_layer.sample_names, references, vocab))
+    print(f"wrote CTC log-probs of {len(indices)} utterances to {path}", flush=True)
+    return rows
+
+
 def export(args, logdir, model_cls, params) -> int:
     from open_s2s.export import export_saved_model  # noqa: PLC0415
 
@@ -291,4 +307,10 @@ def export(args, logdir, model_cls, params) -> int:
     export_dir = args.export_dir or os.path.join(logdir, "export")
     export_saved_model(model, feature_params, export_dir)
     print(f"exported SavedModel to {export_dir}", flush=True)
+    if args.export_tflite:
+        from open_s2s.export.tflite import export_tflite, float32_model  # noqa: PLC0415
+
+        model32 = float32_model(lambda: build_model(model_cls, params, data_spec), model)
+        export_tflite(model32, feature_params, args.export_tflite)
+        print(f"exported TFLite model (built-in ops) to {args.export_tflite}", flush=True)
     return 0

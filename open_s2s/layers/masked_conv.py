@@ -68,7 +68,7 @@ class MaskedConv1D(keras.layers.Layer):
         time = tf.shape(x)[1]
         out_time = (time + self.stride - 1) // self.stride
         right = tf.maximum((out_time - 1) * self.stride + total + 1 - time - left, 0)
-        x = tf.pad(x, [[0, 0], [left, right], [0, 0]])
+        x = _pad_time(x, left, right)
         y = self.conv(self.depthwise(x) if self.separable else x)
         new_lengths = (lengths + self.stride - 1) // self.stride
         return y, new_lengths
@@ -86,3 +86,15 @@ class MaskedConv1D(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer,
         )
         return config
+
+
+def _pad_time(x, left, right):
+    """Zero-pads axis 1 of ``x`` by ``left`` and ``right`` frames, keeping the static channel count.
+
+    ``tf.pad`` with a computed ``right`` would leave the channel count unknown in the
+    graph, which TFLite's convolution kernels need at conversion time.
+    """
+    shape = tf.shape(x)
+    channels = x.shape[-1] if x.shape[-1] is not None else shape[2]
+    zeros = [tf.zeros(tf.stack([shape[0], n, channels]), x.dtype) for n in (left, right)]
+    return tf.concat([zeros[0], x, zeros[1]], axis=1)

@@ -79,6 +79,11 @@ class Trainer:
         if ignored:
             log.warning("summaries %s are accepted for OpenSeq2Seq configs but not written", ignored)
 
+    def state_variables(self) -> list:
+        """Every variable of the run (model, optimizer, loss scaler), for broadcasts."""
+        scaler = list(self.loss_scaler.variables().values()) if self.loss_scaler is not None else []
+        return list(self.model.variables) + list(self.optimizer.variables) + scaler
+
     # ------------------------------------------------------------------ the step
 
     @property

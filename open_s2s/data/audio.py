@@ -126,8 +126,42 @@ def _header_bytes(contents: tf.Tensor, offset, n: int) -> tf.Tensor:
     return tf.cast(tf.io.decode_raw(tf.strings.substr(contents, offset, n), tf.uint8), tf.int32)
 
 
+def _le_uint(contents: tf.Tensor, offset, n: int) -> tf.Tensor:
+    """Little-endian unsigned integer of ``n`` (2 or 4) bytes at ``offset``, as int64."""
+    b = tf.cast(_header_bytes(contents, offset, n), tf.int64)
+    return tf.reduce_sum(b * tf.constant([1, 1 << 8, 1 << 16, 1 << 24][:n], tf.int64))
+
+
+def _find_chunk(contents: tf.Tensor, name: bytes) -> tf.Tensor:
+    """Offset of the RIFF chunk ``name`` (walks the chunk list from byte 12)."""
+
+    def body(pos):
+        size = tf.cast(_le_uint(contents, pos + 4, 4), tf.int32)
+        return (pos + 8 + size + size % 2,)
+
+    (pos,) = tf.while_loop(
+        lambda pos: tf.strings.substr(contents, pos, 4) != name, body, (tf.constant(12),), maximum_iterations=64
+    )
+    return pos
+
+
 def _decode_wav(contents):
-    audio, rate = tf.audio.decode_wav(contents)
+    """16-bit PCM WAV (checked at load time by ``read_audio_info``).
+
+    Reinterprets the ``data`` chunk's bytes (several times cheaper than
+    ``tf.audio.decode_wav``, same values: ``int16 / 32768``); ``fmt `` gives the channels
+    and rate. A data size of 0 or past the end (streamed files) means "to the end".
+    """
+    fmt = _find_chunk(contents, b"fmt ")
+    channels = tf.cast(_le_uint(contents, fmt + 10, 2), tf.int32)
+    rate = tf.cast(_le_uint(contents, fmt + 12, 4), tf.int32)
+    data = _find_chunk(contents, b"data")
+    available = tf.strings.length(contents) - data - 8
+    size = tf.cast(_le_uint(contents, data + 4, 4), tf.int32)
+    size = tf.where((size <= 0) | (size > available), available, size)
+    size -= size % (2 * channels)
+    samples = tf.io.decode_raw(tf.strings.substr(contents, data + 8, size), tf.int16, little_endian=True)
+    audio = tf.reshape(tf.cast(samples, tf.float32) / 32768.0, [-1, channels])
     return _mono(audio), rate
 
 

@@ -3,8 +3,9 @@
 Time domain (on raw samples, before features): band-limited resampling for speed
 perturbation and additive Gaussian noise at a level in dB, with OpenSeq2Seq's semantics
 (``augmentation: {speed_perturbation_ratio, noise_level_min, noise_level_max}``).
-Feature domain (on ``[frames, features]``): vocal-tract-length perturbation and
-SpecAugment masking. Data layers apply them in train mode only.
+Feature domain (on ``[frames, features]`` or a batch ``[batch, frames, features]``, drawn
+per example): vocal-tract-length perturbation and SpecAugment masking. Data layers apply
+them in train mode only.
 """
 
 from __future__ import annotations
@@ -16,12 +17,48 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from open_s2s.config.params import Param
+
 # Windowed-sinc interpolation: 16 zero crossings of the sinc on each side, a Kaiser
 # window (beta 8.6, about 80 dB stopband) and the cutoff at 94.5% of the lower Nyquist
 # rate, close to resampy's 'kaiser_best' design that OpenSeq2Seq used.
 _ZERO_CROSSINGS = 16
 _KAISER_BETA = 8.6
 _ROLLOFF = 0.945
+
+
+# ---------------------------------------------------------------------------- config
+
+
+def _check_speed_ratio(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        ok = value and all(isinstance(v, (int, float)) and 0 < v for v in value)
+        return None if ok else "a list must hold speed factors > 0, e.g. [0.9, 1.0, 1.1]"
+    return None if 0 <= value < 1 else "a float r must be in [0, 1) (factors uniform in [1 - r, 1 + r])"
+
+
+def check_noise_levels(value: Any) -> str | None:
+    """Cross-key check of a data layer's ``augmentation`` dict (both noise bounds or none)."""
+    lo, hi = value.get("noise_level_min"), value.get("noise_level_max")
+    if (lo is None) != (hi is None):
+        return "give both noise_level_min and noise_level_max (dB), or neither"
+    if lo is not None and lo > hi:
+        return f"noise_level_min {lo} > noise_level_max {hi}"
+    return None
+
+
+AUGMENTATION_PARAMS = {
+    "speed_perturbation_ratio": Param(
+        (float, list, type(None)),
+        None,
+        doc="r: speed factor uniform in [1-r, 1+r]; a list: one of its factors. Factor > 1 = longer.",
+        check=_check_speed_ratio,
+    ),
+    "noise_level_min": Param((float, type(None)), None, doc="Lowest white-noise RMS, dB re full scale (e.g. -90)."),
+    "noise_level_max": Param((float, type(None)), None, doc="Highest white-noise RMS, dB re full scale (e.g. -46)."),
+}
 
 
 # ---------------------------------------------------------------------------- time domain
@@ -150,19 +187,26 @@ def frequency_warp(features: tf.Tensor, alpha) -> tf.Tensor:
     the last one.
 
     Args:
-      features: ``[..., F]`` (e.g. ``[frames, F]`` log-mel features).
-      alpha: scalar warp factor.
+      features: ``[..., F]`` (e.g. ``[frames, F]`` log-mel features) for a scalar
+        ``alpha``; ``[batch, frames, F]`` for a ``[batch]`` vector of factors.
+      alpha: warp factor, scalar or one per example.
 
     Returns:
       Warped features, same shape.
     """
+    alpha = tf.cast(alpha, tf.float32)
     num = tf.shape(features)[-1]
-    src = tf.range(num, dtype=tf.float32) / tf.cast(alpha, tf.float32)
+    src = tf.range(num, dtype=tf.float32) / alpha[..., None]  # [F] or [batch, F]
     src = tf.clip_by_value(src, 0.0, tf.cast(num - 1, tf.float32))
     lo = tf.cast(tf.floor(src), tf.int32)
     hi = tf.minimum(lo + 1, num - 1)
     weight = tf.cast(src - tf.floor(src), features.dtype)
-    return tf.gather(features, lo, axis=-1) * (1 - weight) + tf.gather(features, hi, axis=-1) * weight
+    batch_dims = alpha.shape.rank
+    if batch_dims:
+        weight = weight[:, None, :]
+    low = tf.gather(features, lo, axis=-1, batch_dims=batch_dims)
+    high = tf.gather(features, hi, axis=-1, batch_dims=batch_dims)
+    return low * (1 - weight) + high * weight
 
 
 def spec_augment(
@@ -176,30 +220,41 @@ def spec_augment(
     """SpecAugment frequency and time masking (Park et al., 2019), without warping.
 
     Masked values are set to 0 (the mean, after per-feature normalisation). Time masks
-    lie inside the valid ``length`` frames.
+    lie inside the valid ``length`` frames. Masks are drawn independently per example.
 
     Args:
-      features: ``[frames, num_features]``.
-      length: valid frames (scalar int).
+      features: ``[frames, num_features]``, or ``[batch, frames, num_features]`` with
+        ``length`` ``[batch]``.
+      length: valid frames (int scalar, or ``[batch]``).
       num_freq_masks / num_time_masks: how many masks.
       max_freq_mask / max_time_mask: maximum width (bins / frames); widths are uniform
         in ``[0, max]``.
 
     Returns:
-      ``[frames, num_features]``, same dtype.
+      Same shape and dtype as ``features``.
     """
-    frames, bins = tf.shape(features)[0], tf.shape(features)[1]
+    if features.shape.rank == 2:
+        args = (num_freq_masks, max_freq_mask, num_time_masks, max_time_mask)
+        return spec_augment(features[None], tf.reshape(length, [1]), *args)[0]
+    batch, frames, bins = tf.shape(features)[0], tf.shape(features)[1], tf.shape(features)[2]
     length = tf.minimum(tf.cast(length, tf.int32), frames)
     keep = tf.ones_like(features, tf.bool)
     for _ in range(num_freq_masks):
-        keep &= ~_random_band(tf.range(bins)[None, :], max_freq_mask, bins)
+        keep &= ~_random_band(tf.range(bins)[None, None, :], max_freq_mask, tf.fill([batch], bins))
     for _ in range(num_time_masks):
-        keep &= ~_random_band(tf.range(frames)[:, None], max_time_mask, length)
+        keep &= ~_random_band(tf.range(frames)[None, :, None], max_time_mask, length)
     return tf.where(keep, features, tf.zeros_like(features))
 
 
 def _random_band(index: tf.Tensor, max_width: int, size: tf.Tensor) -> tf.Tensor:
-    """Boolean mask of ``index`` in a random band of width <= max_width inside [0, size)."""
-    width = tf.random.uniform([], 0, tf.minimum(max_width, size) + 1, tf.int32)
-    start = tf.random.uniform([], 0, size - width + 1, tf.int32)
+    """Per example, ``index`` in a random band of width <= max_width inside [0, size).
+
+    Args:
+      index: positions, broadcastable to ``[batch, frames, bins]`` (e.g. ``[1, 1, bins]``).
+      size: ``[batch]`` int32, the extent of each example along that axis.
+    """
+    shape = tf.shape(size)
+    width = tf.cast(tf.random.uniform(shape) * tf.cast(tf.minimum(max_width, size) + 1, tf.float32), tf.int32)
+    start = tf.cast(tf.random.uniform(shape) * tf.cast(size - width + 1, tf.float32), tf.int32)
+    width, start = width[:, None, None], start[:, None, None]
     return (index >= start) & (index < start + width)

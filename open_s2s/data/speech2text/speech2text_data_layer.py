@@ -23,7 +23,13 @@ from open_s2s.data.audio import (
     frame_lengths,
     read_audio_info,
 )
-from open_s2s.data.augmentation import augment_audio, frequency_warp, spec_augment
+from open_s2s.data.augmentation import (
+    AUGMENTATION_PARAMS,
+    augment_audio,
+    check_noise_levels,
+    frequency_warp,
+    spec_augment,
+)
 from open_s2s.data.data_layer import DataLayer
 from open_s2s.data.data_spec import DataSpec
 from open_s2s.data.speech2text.manifests import CSV_HEADER, Entry, read_dataset_file
@@ -55,35 +61,6 @@ def _warp_range(value: Any) -> str | None:
 def _non_negative(value: Any) -> str | None:
     return None if value is None or value >= 0 else "must be >= 0"
 
-
-def _speed_ratio(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple)):
-        ok = value and all(isinstance(v, (int, float)) and 0 < v for v in value)
-        return None if ok else "a list must hold speed factors > 0, e.g. [0.9, 1.0, 1.1]"
-    return None if 0 <= value < 1 else "a float r must be in [0, 1) (factors uniform in [1 - r, 1 + r])"
-
-
-def _noise_levels(value: Any) -> str | None:
-    lo, hi = value.get("noise_level_min"), value.get("noise_level_max")
-    if (lo is None) != (hi is None):
-        return "give both noise_level_min and noise_level_max (dB), or neither"
-    if lo is not None and lo > hi:
-        return f"noise_level_min {lo} > noise_level_max {hi}"
-    return None
-
-
-AUGMENTATION_PARAMS = {
-    "speed_perturbation_ratio": Param(
-        (float, list, type(None)),
-        None,
-        doc="r: speed factor uniform in [1-r, 1+r]; a list: one of its factors. Factor > 1 = longer.",
-        check=_speed_ratio,
-    ),
-    "noise_level_min": Param((float, type(None)), None, doc="Lowest white-noise RMS, dB re full scale (e.g. -90)."),
-    "noise_level_max": Param((float, type(None)), None, doc="Highest white-noise RMS, dB re full scale (e.g. -46)."),
-}
 
 SPEC_AUGMENT_PARAMS = {
     "num_freq_masks": Param(int, 2, doc="Frequency masks per utterance.", check=_non_negative),
@@ -173,7 +150,7 @@ class Speech2TextDataLayer(DataLayer):
             None,
             doc="Waveform augmentation in train mode (speed_perturbation_ratio, noise_level_min/max dB); None = off.",
             spec=AUGMENTATION_PARAMS,
-            check=_noise_levels,
+            check=check_noise_levels,
         ),
         "vtlp": Param(
             (list, type(None)),
@@ -259,6 +236,9 @@ class Speech2TextDataLayer(DataLayer):
         return functools.partial(compute_features, params=self.feature_params, training=training)
 
     def build_dataset(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+        """Examples are decoded one by one, batched as waveforms (bucketed by length) and
+        turned into features a batch at a time, which amortises the per-op cost over the
+        batch; with ``cache_features`` the features are computed per example and cached."""
         rows = self._rows
         ds = tf.data.Dataset.from_tensor_slices(
             {
@@ -279,9 +259,16 @@ class Speech2TextDataLayer(DataLayer):
             ds = ds.shuffle(self.params["shuffle_buffer_size"], seed=self.seed, reshuffle_each_iteration=True)
         if self.repeat:
             ds = ds.repeat()
-        load = self._augment_features if cache else lambda ex: self._augment_features(self._load_features(ex))
-        ds = ds.map(load, num_parallel_calls=self.num_parallel_calls)
-        ds = self._batch(ds)
+        if cache:
+            ds = self._batch(ds, keys.SOURCE_LENGTH)
+        else:
+            ds = ds.map(self._load_audio, num_parallel_calls=self.num_parallel_calls)
+            ds = self._batch(ds, keys.AUDIO_LENGTH)
+            ds = ds.map(self._batch_features, num_parallel_calls=self.num_parallel_calls)
+        if self.mode == "train" and (self.params["vtlp"] is not None or self.params["spec_augment"] is not None):
+            ds = ds.map(self._augment_features, num_parallel_calls=self.num_parallel_calls)
+        if self.params["pad_to"] > 1:
+            ds = ds.map(self._pad_frames)
         prefetch = self.params["prefetch"]
         return ds.prefetch(tf.data.AUTOTUNE if prefetch == -1 else prefetch)
 
@@ -292,51 +279,65 @@ class Speech2TextDataLayer(DataLayer):
         augmentation = self.params["augmentation"]
         return augmentation is not None and any(v is not None for v in augmentation.values())
 
-    def _load_features(self, ex: dict) -> dict:
-        """Decodes the audio, applies waveform augmentation (train) and computes features."""
-        training = self.mode == "train"
+    def _load_audio(self, ex: dict) -> dict:
+        """Decodes the audio and applies waveform augmentation (train mode only)."""
         file_format = self._formats[0][1:] if len(self._formats) == 1 else None
         audio, _ = decode_audio(ex.pop("path"), file_format, is_path=True)
-        if training and self._waveform_augmentation:
+        if self.mode == "train" and self._waveform_augmentation:
             audio = augment_audio(audio, self.params["augmentation"], self.params["sample_freq"])
-        features, length = compute_features_single(audio, self.feature_params, training=training)
+        ex[keys.AUDIO] = audio
+        ex[keys.AUDIO_LENGTH] = tf.shape(audio)[0]
         ex[keys.TARGET_LENGTH] = tf.size(ex[keys.TARGET], out_type=tf.int32)
-        ex[keys.SOURCE] = features
-        ex[keys.SOURCE_LENGTH] = length
         return ex
 
-    def _augment_features(self, ex: dict) -> dict:
-        """VTLP and SpecAugment on the features (train mode only)."""
-        if self.mode != "train":
-            return ex
-        features = ex[keys.SOURCE]
+    def _batch_features(self, batch: dict) -> dict:
+        """``AUDIO [batch, samples]`` -> ``SOURCE [batch, frames, features]`` (dither in train)."""
+        audio, lengths = batch.pop(keys.AUDIO), batch.pop(keys.AUDIO_LENGTH)
+        features, frames = compute_features(audio, lengths, self.feature_params, training=self.mode == "train")
+        batch[keys.SOURCE], batch[keys.SOURCE_LENGTH] = features, frames
+        return batch
+
+    def _load_features(self, ex: dict) -> dict:
+        """One example's features (the cached path; waveform augmentation is refused there)."""
+        ex = self._load_audio(ex)
+        audio = ex.pop(keys.AUDIO)
+        del ex[keys.AUDIO_LENGTH]
+        ex[keys.SOURCE], ex[keys.SOURCE_LENGTH] = compute_features_single(
+            audio, self.feature_params, training=self.mode == "train"
+        )
+        return ex
+
+    def _augment_features(self, batch: dict) -> dict:
+        """VTLP and SpecAugment on a batch of features, drawn per example (train mode)."""
+        features, lengths = batch[keys.SOURCE], batch[keys.SOURCE_LENGTH]
         vtlp = self.params["vtlp"]
         if vtlp is not None:
-            features = frequency_warp(features, tf.random.uniform([], vtlp[0], vtlp[1]))
+            features = frequency_warp(features, tf.random.uniform(tf.shape(lengths), vtlp[0], vtlp[1]))
         augment = self.params["spec_augment"]
         if augment is not None:
-            features = spec_augment(features, ex[keys.SOURCE_LENGTH], **augment)
-        ex[keys.SOURCE] = features
-        return ex
+            features = spec_augment(features, lengths, **augment)
+        batch[keys.SOURCE] = features
+        return batch
 
-    def _bucket_boundaries(self) -> list[int]:
-        frames = frame_lengths(np.array([r.num_samples for r in self._rows]), self.feature_params)
+    def _bucket_boundaries(self, in_samples: bool) -> list[int]:
+        lengths = np.array([r.num_samples for r in self._rows])
+        if not in_samples:
+            lengths = frame_lengths(lengths, self.feature_params)
         quantiles = np.arange(1, self.params["num_buckets"]) / self.params["num_buckets"]
-        return sorted({int(b) for b in np.quantile(frames, quantiles) if b > 0})
+        return sorted({int(b) for b in np.quantile(lengths, quantiles) if b > 0})
 
-    def _batch(self, ds: tf.data.Dataset) -> tf.data.Dataset:
+    def _batch(self, ds: tf.data.Dataset, length_key: str) -> tf.data.Dataset:
+        """Bucketed (by ``length_key``: audio samples or feature frames) padded batches."""
         drop = self.repeat  # an endless stream only ever emits full batches anyway
-        boundaries = self._bucket_boundaries()
+        boundaries = self._bucket_boundaries(in_samples=length_key == keys.AUDIO_LENGTH)
         if boundaries:
-            ds = ds.bucket_by_sequence_length(
-                lambda ex: ex[keys.SOURCE_LENGTH],
+            return ds.bucket_by_sequence_length(
+                lambda ex: ex[length_key],
                 boundaries,
                 [self.batch_size] * (len(boundaries) + 1),
                 drop_remainder=drop,
             )
-        else:
-            ds = ds.padded_batch(self.batch_size, drop_remainder=drop)
-        return ds.map(self._pad_frames) if self.params["pad_to"] > 1 else ds
+        return ds.padded_batch(self.batch_size, drop_remainder=drop)
 
     def _pad_frames(self, batch: dict) -> dict:
         frames = tf.shape(batch[keys.SOURCE])[1]

@@ -28,7 +28,7 @@ from open_s2s.data.augmentation import frequency_warp, spec_augment  # noqa: F40
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 _EXTENSIONS = {".wav": "wav", ".wave": "wav", ".flac": "flac", ".ogg": "ogg", ".oga": "ogg", ".mp3": "mp3"}
-# soundfile subtypes each decoder handles (tf.audio.decode_wav reads 16-bit PCM only).
+# soundfile subtypes each decoder handles (the in-graph WAV decoder reads 16-bit PCM only).
 _SUBTYPES = {"wav": ("PCM_16",), "flac": ("PCM_16", "PCM_24"), "ogg": ("VORBIS",), "mp3": ("MPEG_LAYER_III",)}
 
 

@@ -46,6 +46,7 @@ convergence: corpus
 
 bench: corpus
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_pipeline.py
 
 lint: setup
 	$(VENV)/bin/ruff check open_s2s tests scripts example_configs run.py

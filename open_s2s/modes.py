@@ -252,12 +252,19 @@ def benchmark(trainer, dataset, params, runtime, logdir, args) -> int:
         "bench_steps": args.bench_steps,
         "warmup_steps": args.bench_warmup,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "allreduce_ms_per_step": _allreduce_ms(trainer, runtime),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "cpu_count": os.cpu_count(),
     }
-    write_json(os.path.join(logdir, "benchmark.json"), record)
+    if runtime.is_chief:
+        write_json(os.path.join(logdir, "benchmark.json"), record)
     log.info("benchmark: %s", format_metrics({k: v for k, v in record.items() if isinstance(v, (int, float))}))
     return 0
+
+
+def _allreduce_ms(trainer, runtime) -> float | None:
+    seconds = runtime.allreduce_seconds([v.shape for v in trainer.train_vars])
+    return None if seconds is None else seconds * 1000
 
 
 # ---------------------------------------------------------------------------- eval / infer / export

@@ -44,6 +44,7 @@ def main() -> int:
     parser.add_argument("--logdir", default="logs/precision_parity")
     parser.add_argument("--dtypes", default="float32,mixed,mixed_bf16")
     parser.add_argument("--max_steps", type=int, default=1500)
+    parser.add_argument("--skip_existing", action="store_true", help="reuse finished runs in the logdir")
     parser.add_argument("--tail", type=int, default=20, help="logged loss points averaged (every 10 steps)")
     args, overrides = parser.parse_known_args()
     results = {}
@@ -60,17 +61,21 @@ def main() -> int:
             "--save_summaries_steps=10",
             *overrides,
         ]
-        print("+", " ".join(cmd), flush=True)
-        subprocess.run(cmd, check=True, cwd=ROOT)
-        with open(os.path.join(ROOT, logdir, "convergence.json")) as f:
-            conv = json.load(f)
+        done = os.path.join(ROOT, logdir, "infer_metrics.json")
+        if not (args.skip_existing and os.path.exists(done)):
+            print("+", " ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True, cwd=ROOT)
+        with open(os.path.join(ROOT, logdir, "eval_history.json")) as f:
+            last_eval = json.load(f)[-1]
+        with open(done) as f:
+            test = json.load(f)
         losses = train_losses(os.path.join(ROOT, logdir))
         results[dtype] = {
+            "steps": losses[-1][0],
             "train_loss_tail_mean": float(np.mean([v for _, v in losses[-args.tail :]])),
-            "dev_loss": conv["dev_history"][-1]["loss"],
-            "dev_WER": conv["dev_history"][-1]["WER"],
-            "test_WER": conv["test_WER"],
-            "train_eval_minutes": conv["train_eval_minutes"],
+            "dev_loss": last_eval["loss"],
+            "dev_WER": last_eval["WER"],
+            "test_WER": test["WER"],
         }
     if "float32" in results:
         ref = results["float32"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,18 @@ class Runtime:
     def first_replica(self, value: Any) -> Any:
         """The first replica's part of a per-replica value (the value itself on one replica)."""
         return value
+
+    def allreduce_seconds(self, shapes: list, calls: int = 10) -> float | None:
+        """Seconds one gradient all-reduce of tensors of ``shapes`` takes (None: one replica)."""
+        if self.num_replicas == 1:
+            return None
+        grads = [tf.ones(shape, tf.float32) for shape in shapes]
+        fn = tf.function(lambda: self.run_on_replicas(self.reduce_gradients, grads))
+        tf.nest.map_structure(lambda t: t.numpy(), fn())  # trace and warm up
+        start = time.perf_counter()
+        for _ in range(calls):
+            tf.nest.map_structure(lambda t: t.numpy(), fn())
+        return (time.perf_counter() - start) / calls
 
 
 @dataclass

@@ -70,3 +70,58 @@ def test_two_horovod_ranks_equal_one_replica_on_the_combined_batch(small_config,
     launcher = [HOROVODRUN, "-np", "2", "-H", "localhost:2"]
     ranks = run_worker(small_config, tmp_path / "hvd.npz", "horovod", iter_size=iter_size, launcher=launcher)
     assert_same_update(single, ranks)
+
+
+def run_py(*args, launcher=(), timeout=900):
+    cmd = [*launcher, sys.executable, os.path.join(ROOT, "run.py"), *args]
+    return subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+@needs_horovod
+def test_horovod_train_eval_infer_end_to_end_equal_single_process(small_config, tmp_path):
+    hvd = [HOROVODRUN, "-np", "2", "-H", "localhost:2"]
+    logdir = tmp_path / "run"
+    base = [f"--config_file={small_config}", f"--logdir={logdir}"]
+    done = run_py(*base, "--mode=train_eval", "--use_horovod=True", "--max_steps=2", launcher=hvd)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # only rank 0 wrote: one TensorBoard writer for training and one for eval
+    assert len(list(logdir.glob("events.out.tfevents.*"))) == 1
+    assert len(list((logdir / "eval").glob("events.out.tfevents.*"))) == 1
+
+    outputs = {}
+    for name, launcher, extra in (("single", (), []), ("hvd", hvd, ["--use_horovod=True"])):
+        done = run_py(*base, "--mode=eval", *extra, launcher=launcher)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        csv = tmp_path / f"{name}.csv"
+        done = run_py(*base, "--mode=infer", f"--infer_output_file={csv}", *extra, launcher=launcher)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        # horovodrun prefixes each line with its rank ("[1,0]<stdout>:")
+        eval_line = [line[line.index("infer:") :] for line in done.stdout.splitlines() if "infer:" in line]
+        outputs[name] = ((logdir / "eval_metrics.json").read_text(), csv.read_text(), eval_line)
+    assert outputs["hvd"] == outputs["single"]
+    assert outputs["single"][1].count("\n") == 9  # header + every one of the 8 test utterances
+
+
+def test_horovod_without_launcher_is_a_clear_config_error(small_config, tmp_path):
+    done = run_py(f"--config_file={small_config}", f"--logdir={tmp_path}/run", "--mode=train", "--use_horovod=True")
+    assert done.returncode == 2
+    assert "launcher" in done.stderr or "not importable" in done.stderr
+
+
+@needs_horovod
+def test_a_dying_rank_stops_the_job_with_its_rank_named(tmp_path):
+    script = tmp_path / "die.py"
+    script.write_text(
+        "import os, time\nimport horovod.tensorflow as hvd\nimport tensorflow as tf\nhvd.init()\n"
+        "if hvd.rank() == 1:\n    os._exit(7)\n"
+        "for _ in range(600):\n    hvd.allreduce(tf.ones([4]))\n    time.sleep(0.1)\n"
+    )
+    done = subprocess.run(
+        [HOROVODRUN, "-np", "2", "-H", "localhost:2", sys.executable, str(script)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "rank" in (done.stdout + done.stderr).lower() and "1" in (done.stdout + done.stderr)

@@ -58,7 +58,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=30, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each")
     parser.add_argument("--batches", type=int, default=24, help="distinct batches cached in memory")
-    args = parser.parse_args()
+    args, overrides = parser.parse_known_args()  # extra --key=value: config overrides for the toolkit side
 
     import keras
     import tensorflow as tf
@@ -71,7 +71,7 @@ def main() -> int:
     from open_s2s.training.runtime import make_runtime
     from open_s2s.training.trainer import Trainer
 
-    model_cls, params = resolve_config(args.config_file, "train", [f"--dtype={args.dtype}"])
+    model_cls, params = resolve_config(args.config_file, "train", [f"--dtype={args.dtype}", *overrides])
     runtime = make_runtime(params)
     data_layer = make_data_layer(params, "train")
     dataset = data_layer.build_dataset().take(args.batches).cache().repeat()
@@ -129,6 +129,7 @@ def main() -> int:
     best = {name: max(v) for name, v in timings.items()}
     record = {
         "config_file": args.config_file,
+        "overrides": overrides,
         "dtype": args.dtype,
         "batch_size": params["batch_size_per_gpu"],
         "steps_per_round": args.steps,

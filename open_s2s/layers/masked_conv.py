@@ -48,7 +48,11 @@ class MaskedConv1D(keras.layers.Layer):
         self.filters, self.kernel_size, self.stride, self.dilation = filters, kernel_size, stride, dilation
         self.separable, self.use_bias, self.kernel_initializer = separable, use_bias, kernel_initializer
         self.in_channels = in_channels
-        common = dict(strides=stride, dilation_rate=dilation, padding="valid", use_bias=use_bias)
+        # Stride 1: TensorFlow's "same" padding is exactly the centred padding (total // 2 on the
+        # left), and done inside the conv kernel it saves a padded copy of every activation.
+        self.same_in_kernel = stride == 1 and not separable
+        padding = "same" if self.same_in_kernel else "valid"
+        common = dict(strides=stride, dilation_rate=dilation, padding=padding, use_bias=use_bias)
         if separable:
             if in_channels is None:
                 raise ValueError("MaskedConv1D: separable=True needs in_channels")
@@ -62,6 +66,8 @@ class MaskedConv1D(keras.layers.Layer):
     def call(self, x, lengths, mask_input=True):
         if mask_input:
             x = x * tf.cast(tf.sequence_mask(lengths, tf.shape(x)[1])[:, :, None], x.dtype)
+        if self.same_in_kernel:
+            return self.conv(x), lengths
         total = self.dilation * (self.kernel_size - 1)
         left = total // 2
         # Extra right padding so that the output has exactly ceil(time / stride) frames.

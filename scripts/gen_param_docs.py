@@ -20,6 +20,7 @@ from open_s2s.config.schema import BASE_PARAMS  # noqa: E402
 def sections():
     from open_s2s.data.speech2text import Speech2TextDataLayer
     from open_s2s.decoders import FullyConnectedCTCDecoder
+    from open_s2s.encoders.ds2_encoder import CONV_PARAMS, DeepSpeech2Encoder
     from open_s2s.encoders.tdnn_encoder import LAYER_PARAMS, TDNNEncoder
     from open_s2s.losses import CTCLoss
     from open_s2s.models import EncoderDecoderModel
@@ -31,6 +32,8 @@ def sections():
         ("`Speech2TextDataLayer` (`data_layer_params`)", Speech2TextDataLayer.all_params()),
         ("`TDNNEncoder` (`encoder_params`)", TDNNEncoder.all_params()),
         ("`TDNNEncoder` `convnet_layers` entries", LAYER_PARAMS),
+        ("`DeepSpeech2Encoder` (`encoder_params`)", DeepSpeech2Encoder.all_params()),
+        ("`DeepSpeech2Encoder` `conv_layers` entries", CONV_PARAMS),
         ("`FullyConnectedCTCDecoder` (`decoder_params`)", FullyConnectedCTCDecoder.all_params()),
         ("`CTCLoss` (`loss_params`)", CTCLoss.PARAMS),
         ("LARC (`larc_params`)", LARC_PARAMS),

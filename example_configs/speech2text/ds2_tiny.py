@@ -29,7 +29,7 @@ base_params = {
     "use_horovod": False,
     "dtype": "float32",
     "batch_size_per_gpu": 16,
-    "max_steps": 6000,
+    "max_steps": 4800,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
     "print_samples_steps": 1000,

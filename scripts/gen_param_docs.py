@@ -19,9 +19,11 @@ from open_s2s.config.schema import BASE_PARAMS  # noqa: E402
 
 def sections():
     from open_s2s.data.speech2text import Speech2TextDataLayer
-    from open_s2s.decoders import FullyConnectedCTCDecoder
+    from open_s2s.data.speech_commands import SpeechCommandsDataLayer
+    from open_s2s.decoders import FullyConnectedCTCDecoder, FullyConnectedSCDecoder
+    from open_s2s.encoders import ResNetEncoder
     from open_s2s.encoders.tdnn_encoder import LAYER_PARAMS, TDNNEncoder
-    from open_s2s.losses import CTCLoss
+    from open_s2s.losses import CrossEntropyLoss, CTCLoss
     from open_s2s.models import EncoderDecoderModel
     from open_s2s.optimizers import LARC_PARAMS
 
@@ -34,6 +36,11 @@ def sections():
         ("`FullyConnectedCTCDecoder` (`decoder_params`)", FullyConnectedCTCDecoder.all_params()),
         ("`CTCLoss` (`loss_params`)", CTCLoss.PARAMS),
         ("LARC (`larc_params`)", LARC_PARAMS),
+        # speech commands (issue 6)
+        ("`SpeechCommandsDataLayer` (`data_layer_params`)", SpeechCommandsDataLayer.all_params()),
+        ("`ResNetEncoder` (`encoder_params`)", ResNetEncoder.all_params()),
+        ("`FullyConnectedSCDecoder` (`decoder_params`)", FullyConnectedSCDecoder.all_params()),
+        ("`CrossEntropyLoss` (`loss_params`)", CrossEntropyLoss.PARAMS),
     ]
 
 

@@ -82,6 +82,6 @@ base_params = {
     },
 }
 
-train_params = {"data_layer_params": {"shuffle": True}}
+train_params = {"data_layer_params": {"shuffle": True, "vtlp": [0.85, 1.15]}}
 eval_params = {"data_layer_params": {"split": "validation"}}
 infer_params = {"data_layer_params": {"split": "test"}}

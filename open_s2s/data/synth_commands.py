@@ -13,7 +13,9 @@ by many voices, as 1 s, 16 kHz, 16-bit mono WAV files::
 
 **Speakers.** An espeak-ng speaker is an accent plus a voice variant (the speaker model:
 formants, pitch range, voicing) with its own base pitch and speaking rate; a flite
-speaker is a flite voice with its own pitch target and duration stretch. Each speaker
+speaker is a flite voice with its own pitch target, duration stretch and a shift of
+pitch and formants together (sox ``pitch``, -2..+6 semitones: a shorter vocal tract for
+positive shifts), since flite has only five voices. Each speaker
 says every word (the ten commands twice). The split is by *voice*: the validation and
 test speakers use espeak-ng variants and flite voices that no training speaker uses
 (the variant partition of :mod:`open_s2s.data.synth_speech`; flite ``rms`` for
@@ -60,7 +62,7 @@ from open_s2s.data.speech_commands import labels
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE
 SPLITS = ("train", "validation", "test")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ACCENTS = synth_speech.ACCENTS
 ESPEAK_VARIANTS = {
     "train": synth_speech.TRAIN_VARIANTS,
@@ -82,6 +84,7 @@ class Speaker:
     voice: str
     pitch: float  # espeak-ng -p (0..99), or flite mean f0 in Hz
     rate: float  # espeak-ng words per minute, or flite duration stretch
+    shift: float = 0.0  # flite: semitones by which sox shifts pitch and formants together
 
 
 @dataclass
@@ -120,7 +123,7 @@ def plan_speakers(seed: int, espeak_per_variant: int, flite_per_voice: int, use_
             for k in range(flite_per_voice):
                 speakers.append(
                     Speaker(_speaker_id("flite", voice, k, seed), split, "flite", voice,
-                            rng.randint(90, 200), round(rng.uniform(0.9, 1.3), 2))
+                            rng.randint(90, 200), round(rng.uniform(0.9, 1.3), 2), round(rng.uniform(-2, 6), 1))
                 )  # fmt: skip
     return speakers
 
@@ -159,11 +162,13 @@ def _tts_wav(clip: Clip, rng: random.Random, tmpdir: str) -> bytes:
     return data
 
 
-def _to_samples(wav_bytes: bytes) -> np.ndarray:
-    """Resamples to 16 kHz and trims leading/trailing silence with sox; float32 [-1, 1]."""
+def _to_samples(wav_bytes: bytes, shift: float = 0.0) -> np.ndarray:
+    """Resamples to 16 kHz, shifts pitch and formants by ``shift`` semitones and trims
+    leading/trailing silence with sox; float32 [-1, 1]."""
+    pitch = ["pitch", f"{100 * shift:.0f}"] if shift else []
     raw = synth_speech._run(
         ["sox", "-R", "-q", "-t", "wav", "-", "-t", "raw", "-e", "signed-integer", "-b", "16", "-c", "1", "-",
-         "rate", "-h", str(SAMPLE_RATE),
+         *pitch, "rate", "-h", str(SAMPLE_RATE),
          "silence", "1", "0.01", "0.5%", "reverse", "silence", "1", "0.01", "0.5%", "reverse"],
         stdin=wav_bytes,
     )  # fmt: skip
@@ -200,7 +205,7 @@ def write_wav(path: str, samples: np.ndarray) -> None:
 def synthesize_clip(clip: Clip, out_dir: str, tmpdir: str) -> None:
     rng = random.Random(clip.seed)
     try:
-        samples = make_clip(_to_samples(_tts_wav(clip, rng, tmpdir)), rng)
+        samples = make_clip(_to_samples(_tts_wav(clip, rng, tmpdir), clip.speaker.shift), rng)
     except RuntimeError as e:
         raise RuntimeError(f"{clip.relpath} ({clip.speaker.engine} {clip.speaker.voice}): {e}") from e
     write_wav(os.path.join(out_dir, clip.relpath), samples)

@@ -11,7 +11,14 @@ import tensorflow as tf
 
 from open_s2s.config.params import Param, positive, validate
 from open_s2s.data import keys
-from open_s2s.data.audio import DataError, FeatureParams, compute_features, decode_audio, read_audio_info
+from open_s2s.data.audio import (
+    DataError,
+    FeatureParams,
+    compute_features,
+    decode_audio,
+    frequency_warp,
+    read_audio_info,
+)
 from open_s2s.data.data_layer import DataLayer
 from open_s2s.data.data_spec import DataSpec
 from open_s2s.data.speech_commands import labels, layout
@@ -55,7 +62,8 @@ class SpeechCommandsDataLayer(DataLayer):
     speed perturbation (resampling by a random factor, which shifts pitch too, as
     ``sox speed`` does), a random time shift of up to ``time_shift_ms`` and, with
     probability ``background_frequency``, a random background-noise excerpt mixed in at a
-    uniform random level in [0, ``background_volume``].
+    uniform random level in [0, ``background_volume``]; with ``vtlp``, a random warp of
+    the mel axis (vocal-tract-length perturbation, as in Speech2TextDataLayer).
 
     Batches (dict keyed by ``open_s2s.data.keys``): SOURCE ``[batch, frames,
     num_audio_features]`` float32 (frames is the same for every clip), SOURCE_LENGTH
@@ -93,6 +101,12 @@ class SpeechCommandsDataLayer(DataLayer):
         "background_volume": Param(float, 0.1, doc="Train: max level of mixed-in noise.", check=_non_negative),
         "speed_perturbation": Param(
             (list, type(None)), [0.9, 1.1], doc="Train: [min, max] speed factor; None = off.", check=_speed_range
+        ),
+        "vtlp": Param(
+            (list, type(None)),
+            None,
+            doc="Train: [min, max] of the random frequency-warp factor (VTLP); None = off.",
+            check=_speed_range,
         ),
         "cache_data": Param(bool, True, doc="Keep decoded clips in memory after the first epoch."),
     }
@@ -218,6 +232,9 @@ class SpeechCommandsDataLayer(DataLayer):
         if training and self._noise and self.params["background_frequency"] > 0:
             audio = self._mix_background(audio)
         features, length = compute_features(audio[None], [self.clip_samples], self.feature_params, training)
+        vtlp = self.params["vtlp"]
+        if training and vtlp is not None:
+            features = frequency_warp(features, tf.random.uniform([], vtlp[0], vtlp[1]))
         return {
             keys.SOURCE: features[0],
             keys.SOURCE_LENGTH: length[0],

@@ -35,7 +35,7 @@ base_params = {
     "use_horovod": False,
     "dtype": "mixed_bf16",
     "batch_size_per_gpu": 32,
-    "max_steps": 1500,
+    "max_steps": 2000,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
     "print_samples_steps": None,
@@ -82,6 +82,6 @@ base_params = {
     },
 }
 
-train_params = {"data_layer_params": {"shuffle": True, "vtlp": [0.85, 1.15]}}
+train_params = {"data_layer_params": {"shuffle": True, "vtlp": [0.8, 1.25]}}
 eval_params = {"data_layer_params": {"split": "validation"}}
 infer_params = {"data_layer_params": {"split": "test"}}

@@ -12,12 +12,13 @@ ARGS ?=
 
 setup: $(VENV)/.setup-done
 
-$(VENV)/.setup-done: requirements.txt constraints.txt setup.py scripts/install_system_deps.sh
+$(VENV)/.setup-done: requirements.txt constraints.txt setup.py scripts/install_system_deps.sh scripts/install_horovod.sh
 	scripts/install_system_deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	scripts/install_horovod.sh $(PY)
 	touch $@
 
 corpus: setup
@@ -53,6 +54,7 @@ convergence-commands: setup
 
 bench: corpus
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_pipeline.py
 
 lint: setup
 	$(VENV)/bin/ruff check open_s2s tests scripts example_configs run.py

@@ -84,3 +84,12 @@ def tiny_commands(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth_commands")
     synthesize_dataset(str(out), seed=3, max_speakers_per_split=2, jobs=2, progress=False)
     return out
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy_after_each_test():
+    """Tests that run in mixed precision must not leak the global Keras policy."""
+    yield
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")

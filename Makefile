@@ -8,16 +8,17 @@ LOGDIR ?= logs/jasper
 # Extra run.py arguments for demo, e.g. make demo ARGS="--max_steps=100"
 ARGS ?=
 
-.PHONY: setup demo corpus test test-slow convergence bench lint clean
+.PHONY: setup demo corpus test test-slow convergence convergence-commands bench lint clean
 
 setup: $(VENV)/.setup-done
 
-$(VENV)/.setup-done: requirements.txt constraints.txt setup.py scripts/install_system_deps.sh
+$(VENV)/.setup-done: requirements.txt constraints.txt setup.py scripts/install_system_deps.sh scripts/install_horovod.sh
 	scripts/install_system_deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	scripts/install_horovod.sh $(PY)
 	touch $@
 
 corpus: setup
@@ -43,8 +44,17 @@ test-slow: setup
 convergence: corpus
 	$(PY) scripts/convergence.py --config_file=$(CONFIG) --logdir=logs/convergence_jasper
 
+# Issue 6: both tiny keyword spotters on the synthetic Speech Commands layout (test accuracy, minutes).
+convergence-commands: setup
+	$(PY) -m open_s2s.data.synth_commands --out data/synth_commands
+	$(PY) scripts/convergence_commands.py --config_file=example_configs/speech_commands/resnet_v1_12_tiny.py \
+		--logdir=logs/convergence_resnet_v1_12_tiny
+	$(PY) scripts/convergence_commands.py --config_file=example_configs/speech_commands/jasper_v1_12_tiny.py \
+		--logdir=logs/convergence_jasper_v1_12_tiny
+
 bench: corpus
 	$(PY) scripts/bench.py
+	$(PY) scripts/bench_pipeline.py
 
 lint: setup
 	$(VENV)/bin/ruff check open_s2s tests scripts example_configs run.py

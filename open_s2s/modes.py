@@ -37,7 +37,7 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
     restore_for_inference(model, checkpoint)
     if args.mode == "eval":
         return run_eval(model, data_layer, logdir, runtime)
-    return run_infer(model, data_layer, args, logdir)
+    return run_infer(model, data_layer, args, logdir, runtime)
 
 
 # ---------------------------------------------------------------------------- building
@@ -89,23 +89,27 @@ def train(args, logdir, model_cls, resolved) -> int:
     params = resolved["train"][1]
     if args.benchmark:
         logdir = os.path.join(logdir, "benchmark")
-    check_logdir(logdir, args.continue_learning, args.benchmark)
     runtime = make_runtime(params)
+    if runtime.is_chief:  # only the chief reads and writes the logdir
+        check_logdir(logdir, args.continue_learning, args.benchmark)
     train_dl = make_data_layer(params, "train")
     eval_dl = make_data_layer(resolved["eval"][1], "eval") if "eval" in resolved else None
-    model = build_model(model_cls, params, train_dl.spec)
+    with runtime.strategy.scope():
+        model = build_model(model_cls, params, train_dl.spec)
     total = total_steps(params, train_dl.num_samples, runtime.num_replicas)
     if args.benchmark:
         total = args.bench_warmup + args.bench_steps
-    os.makedirs(logdir, exist_ok=True)
-    dump_config(os.path.join(logdir, "config.json"), args.config_file, args.mode, model_cls, params)
+    if runtime.is_chief:
+        os.makedirs(logdir, exist_ok=True)
+        dump_config(os.path.join(logdir, "config.json"), args.config_file, args.mode, model_cls, params)
     trainer = Trainer(model, params, runtime, logdir, total)
     if args.continue_learning:
         if not trainer.restore_latest():
             log.warning("--continue_learning: no checkpoint in %s, starting from scratch", logdir)
     elif params["load_model"]:
         ckpt_lib.warm_start(model, params["load_model"])
-    dataset = train_dl.build_dataset(runtime.input_context())
+    runtime.broadcast_variables(trainer.state_variables())
+    dataset = runtime.distribute_dataset(train_dl.build_dataset)
     if args.benchmark:
         return benchmark(trainer, dataset, params, runtime, logdir, args)
     return fit(trainer, model, dataset, eval_dl, params, runtime, logdir)
@@ -130,7 +134,7 @@ def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
     )
     start = time.time()
     try:
-        trainer.fit(dataset, on_step=eval_hook, writer=writer, sample_fn=SampleLogger(model, writer))
+        trainer.fit(dataset, on_step=eval_hook, writer=writer, sample_fn=SampleLogger(model, writer, runtime))
     except TrainingDiverged as e:
         log.error("training diverged: %s", e)
         return EXIT_DIVERGED
@@ -168,25 +172,38 @@ class EvalHook:
         self.predict_fn = evaluation.make_predict_fn(model, self.dataset.element_spec)
         self.last_step = -1
         self.history_path = os.path.join(logdir, "eval_history.json")
-        self.is_chief = runtime.is_chief
+        self.is_chief, self.gather = runtime.is_chief, runtime.gather
 
     def __call__(self, step: int) -> None:
         if self.every and step % self.every == 0:
             self.run(step)
 
     def run(self, step: int) -> dict[str, float]:
-        metrics, _ = evaluation.evaluate(self.model, self.dataset, predict_fn=self.predict_fn)
+        metrics, records = evaluation.evaluate(self.model, self.dataset, predict_fn=self.predict_fn, gather=self.gather)
         self.last_step = step
         log.info("eval at step %d: %s", step, format_metrics(metrics))
+        text = self.model.eval_text(records)
+        if text:
+            log.info("%s", text)
         if self.writer is not None:
             with self.writer.as_default(step=step):
                 for name, value in metrics.items():
                     tf.summary.scalar(name, value)
-        if self.is_chief:
-            append_history(self.history_path, {"step": step, **metrics})
+                write_reports(text, self.model.eval_images(records))
+        if not self.is_chief:
+            return metrics
+        append_history(self.history_path, {"step": step, **metrics})
         if self.best.update(metrics, step):
             log.info("new best %s = %.3f, saved to %s", self.best.metric, self.best.best, self.best.dir)
         return metrics
+
+
+def write_reports(text: str, images: Mapping[str, Any]) -> None:
+    """The model's optional eval reports, into the current default summary writer."""
+    if text:
+        tf.summary.text("eval_report", "    " + text.replace("\n", "\n    "))  # markdown code block
+    for name, image in images.items():
+        tf.summary.image(name, image[None])
 
 
 def append_history(path: str, record: dict) -> None:
@@ -201,13 +218,14 @@ def append_history(path: str, record: dict) -> None:
 class SampleLogger:
     """Logs a few predictions on a training batch (console and TensorBoard text)."""
 
-    def __init__(self, model, writer):
-        self.model, self.writer, self.fn = model, writer, None
+    def __init__(self, model, writer, runtime):
+        self.model, self.writer, self.runtime, self.fn = model, writer, runtime, None
 
     def __call__(self, iterator, step):
-        batch = next(iterator)
+        batch = self.runtime.first_replica(next(iterator))
         if self.fn is None:
-            self.fn = evaluation.make_predict_fn(self.model, iterator.element_spec)
+            spec = tf.nest.map_structure(lambda t: tf.TensorSpec([None] * t.shape.rank, t.dtype), batch)
+            self.fn = evaluation.make_predict_fn(self.model, spec)
         _, decoded = self.fn(batch)
         text = self.model.sample_text(evaluation.to_numpy(batch), evaluation.to_numpy(decoded))
         if text:
@@ -246,28 +264,47 @@ def benchmark(trainer, dataset, params, runtime, logdir, args) -> int:
         "bench_steps": args.bench_steps,
         "warmup_steps": args.bench_warmup,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "allreduce_ms_per_step": _allreduce_ms(trainer, runtime),
         "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
         "cpu_count": os.cpu_count(),
     }
-    write_json(os.path.join(logdir, "benchmark.json"), record)
+    if runtime.is_chief:
+        write_json(os.path.join(logdir, "benchmark.json"), record)
     log.info("benchmark: %s", format_metrics({k: v for k, v in record.items() if isinstance(v, (int, float))}))
     return 0
+
+
+def _allreduce_ms(trainer, runtime) -> float | None:
+    seconds = runtime.allreduce_seconds([v.shape for v in trainer.train_vars])
+    return None if seconds is None else seconds * 1000
 
 
 # ---------------------------------------------------------------------------- eval / infer / export
 
 
 def run_eval(model, data_layer, logdir, runtime) -> int:
-    metrics, _ = evaluation.evaluate(model, data_layer.build_dataset(runtime.input_context()))
+    metrics, records = evaluation.evaluate(
+        model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather
+    )
     print("eval: " + format_metrics(metrics), flush=True)
+    text = model.eval_text(records)
+    if text:
+        print(text, flush=True)
     if runtime.is_chief and os.path.isdir(logdir):
         write_json(os.path.join(logdir, "eval_metrics.json"), metrics)
     return 0
 
 
-def run_infer(model, data_layer, args, logdir) -> int:
+def run_infer(model, data_layer, args, logdir, runtime) -> int:
     output = args.infer_output_file or os.path.join(logdir, "infer.csv")
-    rows = evaluation.infer(model, data_layer.build_dataset())
+    if args.save_logits:
+        if runtime.num_replicas > 1:
+            raise ConfigError("--save_logits runs in one process: drop --use_horovod/--num_gpus")
+        rows = save_infer_logits(model, data_layer, args.save_logits)
+    else:
+        rows = evaluation.infer(model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather)
+    if not runtime.is_chief:
+        return 0
     names = data_layer.sample_names
     if len(rows) != len(names):
         raise RuntimeError(f"infer produced {len(rows)} rows for {len(names)} inputs")
@@ -281,6 +318,19 @@ def run_infer(model, data_layer, args, logdir) -> int:
     return 0
 
 
+def save_infer_logits(model, data_layer, path: str) -> list:
+    """Infer rows, and each utterance's CTC log-probs saved to ``path`` (for scripts/tune_lm.py)."""
+    from open_s2s.decoding.logits_io import SavedLogits, infer_with_logits, save_logits  # noqa: PLC0415
+
+    rows, log_probs = infer_with_logits(model, data_layer.build_dataset())
+    indices = sorted(log_probs)
+    references = [data_layer.transcript(i) for i in indices]
+    vocab = model.data_spec.vocab
+    save_logits(path, SavedLogits([log_probs[i] for i in indices], data_layer.sample_names, references, vocab))
+    print(f"wrote CTC log-probs of {len(indices)} utterances to {path}", flush=True)
+    return rows
+
+
 def export(args, logdir, model_cls, params) -> int:
     from open_s2s.export import export_saved_model  # noqa: PLC0415
 
@@ -291,4 +341,10 @@ def export(args, logdir, model_cls, params) -> int:
     export_dir = args.export_dir or os.path.join(logdir, "export")
     export_saved_model(model, feature_params, export_dir)
     print(f"exported SavedModel to {export_dir}", flush=True)
+    if args.export_tflite:
+        from open_s2s.export.tflite import export_tflite, float32_model  # noqa: PLC0415
+
+        model32 = float32_model(lambda: build_model(model_cls, params, data_spec), model)
+        export_tflite(model32, feature_params, args.export_tflite)
+        print(f"exported TFLite model (built-in ops) to {args.export_tflite}", flush=True)
     return 0

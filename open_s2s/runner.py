@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continue_learning", action="store_true", help="resume training from the logdir")
     p.add_argument("--infer_output_file", default=None, help="CSV written by --mode=infer")
     p.add_argument("--export_dir", default=None, help="SavedModel directory written by --mode=export")
+    p.add_argument("--export_tflite", default=None, help="--mode=export: also write a TFLite model (built-in ops) here")
+    p.add_argument("--save_logits", default=None, help="--mode=infer: also save CTC log-probs to this .npz")
     p.add_argument("--benchmark", action="store_true", help="time training steps, write benchmark.json")
     p.add_argument("--bench_steps", type=int, default=20, help="timed steps for --benchmark")
     p.add_argument("--bench_warmup", type=int, default=5, help="untimed warm-up steps for --benchmark")

@@ -192,3 +192,47 @@ def test_sigkill_run_resumes_from_last_checkpoint(small_config, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"(step {step_of(last)})" in result.stderr
     assert step_of(tf.train.latest_checkpoint(logdir)) == target
+
+
+# ---------------------------------------------------------------------------- LM decoding and TFLite (issue 5)
+
+
+def test_infer_saves_logits_and_decodes_with_an_lm(trained, tiny_corpus, tmp_path):
+    pytest.importorskip("kenlm")
+    from open_s2s.decoding.logits_io import load_logits
+    from scripts.build_lm import main as build_lm
+
+    config, logdir = trained
+    logits_path, greedy_csv = str(tmp_path / "test.npz"), str(tmp_path / "greedy.csv")
+    base = [f"--config_file={config}", "--mode=infer", f"--logdir={logdir}"]
+    assert runner.main([*base, f"--infer_output_file={greedy_csv}", f"--save_logits={logits_path}"]) == 0
+    saved = load_logits(logits_path)
+    with open(os.path.join(tiny_corpus, "test.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert saved.names == [r["wav_filename"] for r in rows] and saved.references == [r["transcript"] for r in rows]
+    assert all(lp.ndim == 2 and lp.shape[1] == len(saved.vocab) + 1 for lp in saved.log_probs)
+    np.testing.assert_allclose(np.exp(saved.log_probs[0]).sum(axis=1), 1.0, rtol=1e-4)
+    lm = str(tmp_path / "lm.arpa")
+    assert build_lm([os.path.join(tiny_corpus, "train.csv"), "--out", lm]) == 0
+    lm_csv = str(tmp_path / "lm.csv")
+    lm_args = ["--decoder_params/use_language_model=True", f"--decoder_params/lm_path={lm}"]
+    assert runner.main([*base, f"--infer_output_file={lm_csv}", *lm_args]) == 0
+    assert len(read_infer(lm_csv)) == len(rows)
+
+
+def test_export_tflite_transcribes_like_infer(trained, tmp_path):
+    from open_s2s.data.vocab import load_vocab
+    from open_s2s.export.tflite import TFLiteSpeech2Text
+
+    config, logdir = trained
+    tflite_path, infer_csv = str(tmp_path / "m.tflite"), str(tmp_path / "infer.csv")
+    export = ["--mode=export", f"--export_dir={tmp_path / 'saved'}", f"--export_tflite={tflite_path}"]
+    assert runner.main([f"--config_file={config}", f"--logdir={logdir}", *export]) == 0
+    infer = ["--mode=infer", f"--infer_output_file={infer_csv}"]
+    assert runner.main([f"--config_file={config}", f"--logdir={logdir}", *infer]) == 0
+    expected = read_infer(infer_csv)
+    with open(os.path.join(logdir, "config.json")) as f:
+        vocab = load_vocab(json.load(f)["params"]["data_layer_params"]["vocab_file"])
+    lite = TFLiteSpeech2Text(tflite_path, vocab)
+    got = [lite.transcribe(soundfile.read(path, dtype="float32")[0])[0] for path, _ in expected]
+    assert got == [t for _, t in expected]

@@ -23,9 +23,12 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+# Augmentations moved to open_s2s.data.augmentation; re-exported for existing imports.
+from open_s2s.data.augmentation import frequency_warp, spec_augment  # noqa: F401
+
 FORMATS = ("wav", "flac", "ogg", "mp3")
 _EXTENSIONS = {".wav": "wav", ".wave": "wav", ".flac": "flac", ".ogg": "ogg", ".oga": "ogg", ".mp3": "mp3"}
-# soundfile subtypes each decoder handles (tf.audio.decode_wav reads 16-bit PCM only).
+# soundfile subtypes each decoder handles (the in-graph WAV decoder reads 16-bit PCM only).
 _SUBTYPES = {"wav": ("PCM_16",), "flac": ("PCM_16", "PCM_24"), "ogg": ("VORBIS",), "mp3": ("MPEG_LAYER_III",)}
 
 
@@ -123,8 +126,42 @@ def _header_bytes(contents: tf.Tensor, offset, n: int) -> tf.Tensor:
     return tf.cast(tf.io.decode_raw(tf.strings.substr(contents, offset, n), tf.uint8), tf.int32)
 
 
+def _le_uint(contents: tf.Tensor, offset, n: int) -> tf.Tensor:
+    """Little-endian unsigned integer of ``n`` (2 or 4) bytes at ``offset``, as int64."""
+    b = tf.cast(_header_bytes(contents, offset, n), tf.int64)
+    return tf.reduce_sum(b * tf.constant([1, 1 << 8, 1 << 16, 1 << 24][:n], tf.int64))
+
+
+def _find_chunk(contents: tf.Tensor, name: bytes) -> tf.Tensor:
+    """Offset of the RIFF chunk ``name`` (walks the chunk list from byte 12)."""
+
+    def body(pos):
+        size = tf.cast(_le_uint(contents, pos + 4, 4), tf.int32)
+        return (pos + 8 + size + size % 2,)
+
+    (pos,) = tf.while_loop(
+        lambda pos: tf.strings.substr(contents, pos, 4) != name, body, (tf.constant(12),), maximum_iterations=64
+    )
+    return pos
+
+
 def _decode_wav(contents):
-    audio, rate = tf.audio.decode_wav(contents)
+    """16-bit PCM WAV (checked at load time by ``read_audio_info``).
+
+    Reinterprets the ``data`` chunk's bytes (several times cheaper than
+    ``tf.audio.decode_wav``, same values: ``int16 / 32768``); ``fmt `` gives the channels
+    and rate. A data size of 0 or past the end (streamed files) means "to the end".
+    """
+    fmt = _find_chunk(contents, b"fmt ")
+    channels = tf.cast(_le_uint(contents, fmt + 10, 2), tf.int32)
+    rate = tf.cast(_le_uint(contents, fmt + 12, 4), tf.int32)
+    data = _find_chunk(contents, b"data")
+    available = tf.strings.length(contents) - data - 8
+    size = tf.cast(_le_uint(contents, data + 4, 4), tf.int32)
+    size = tf.where((size <= 0) | (size > available), available, size)
+    size -= size % (2 * channels)
+    samples = tf.io.decode_raw(tf.strings.substr(contents, data + 8, size), tf.int16, little_endian=True)
+    audio = tf.reshape(tf.cast(samples, tf.float32) / 32768.0, [-1, channels])
     return _mono(audio), rate
 
 
@@ -360,70 +397,3 @@ def compute_features_single(audio, params: FeatureParams, training: bool = False
     audio = tf.convert_to_tensor(audio, tf.float32)
     features, lengths = compute_features(audio[None], tf.shape(audio)[:1], params, training)
     return features[0], lengths[0]
-
-
-# ---------------------------------------------------------------------------- augmentation
-
-
-def frequency_warp(features: tf.Tensor, alpha) -> tf.Tensor:
-    """Vocal-tract-length perturbation on the feature axis (Jaitly & Hinton, 2013).
-
-    Output bin ``f`` takes the (linearly interpolated) input at ``f / alpha``: with
-    ``alpha > 1`` spectral content, and with it the formants, moves to higher bins, as
-    for a speaker with a shorter vocal tract. Bins that would read past the top repeat
-    the last one.
-
-    Args:
-      features: ``[..., F]`` (e.g. ``[frames, F]`` log-mel features).
-      alpha: scalar warp factor.
-
-    Returns:
-      Warped features, same shape.
-    """
-    num = tf.shape(features)[-1]
-    src = tf.range(num, dtype=tf.float32) / tf.cast(alpha, tf.float32)
-    src = tf.clip_by_value(src, 0.0, tf.cast(num - 1, tf.float32))
-    lo = tf.cast(tf.floor(src), tf.int32)
-    hi = tf.minimum(lo + 1, num - 1)
-    weight = tf.cast(src - tf.floor(src), features.dtype)
-    return tf.gather(features, lo, axis=-1) * (1 - weight) + tf.gather(features, hi, axis=-1) * weight
-
-
-def spec_augment(
-    features: tf.Tensor,
-    length,
-    num_freq_masks: int = 2,
-    max_freq_mask: int = 10,
-    num_time_masks: int = 2,
-    max_time_mask: int = 20,
-) -> tf.Tensor:
-    """SpecAugment frequency and time masking (Park et al., 2019), without warping.
-
-    Masked values are set to 0 (the mean, after per-feature normalisation). Time masks
-    lie inside the valid ``length`` frames.
-
-    Args:
-      features: ``[frames, num_features]``.
-      length: valid frames (scalar int).
-      num_freq_masks / num_time_masks: how many masks.
-      max_freq_mask / max_time_mask: maximum width (bins / frames); widths are uniform
-        in ``[0, max]``.
-
-    Returns:
-      ``[frames, num_features]``, same dtype.
-    """
-    frames, bins = tf.shape(features)[0], tf.shape(features)[1]
-    length = tf.minimum(tf.cast(length, tf.int32), frames)
-    keep = tf.ones_like(features, tf.bool)
-    for _ in range(num_freq_masks):
-        keep &= ~_random_band(tf.range(bins)[None, :], max_freq_mask, bins)
-    for _ in range(num_time_masks):
-        keep &= ~_random_band(tf.range(frames)[:, None], max_time_mask, length)
-    return tf.where(keep, features, tf.zeros_like(features))
-
-
-def _random_band(index: tf.Tensor, max_width: int, size: tf.Tensor) -> tf.Tensor:
-    """Boolean mask of ``index`` in a random band of width <= max_width inside [0, size)."""
-    width = tf.random.uniform([], 0, tf.minimum(max_width, size) + 1, tf.int32)
-    start = tf.random.uniform([], 0, size - width + 1, tf.int32)
-    return (index >= start) & (index < start + width)

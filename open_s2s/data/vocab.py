@@ -7,15 +7,23 @@ stripped of spaces: only the line terminator (``\\n`` or ``\\r\\n``) is removed.
 Python helpers (``text_to_ids`` / ``ids_to_text``) are used at load time and when
 writing results; ``lookup_table`` / ``tf_text_to_ids`` / ``tf_ids_to_text`` do the same
 inside a TensorFlow graph (e.g. an exported SavedModel).
+
+Subword vocabularies (SentencePiece pieces, see ``open_s2s.data.subword``) go through
+the same ``ids_to_text`` / ``tf_ids_to_text``: a vocab in which a symbol contains
+``WORD_BOUNDARY`` (U+2581, SentencePiece's word-start mark) is a subword vocab, and its
+joined pieces have the mark turned into a space and the ends stripped, which is how
+SentencePiece decodes. Character vocabs (one character per symbol) are joined as they are.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import tensorflow as tf
 
 Vocab = tuple[str, ...]
+WORD_BOUNDARY = "\u2581"
 
 
 def load_vocab(path: str) -> Vocab:
@@ -68,9 +76,39 @@ def text_to_ids(text: str, vocab: Sequence[str]) -> list[int]:
     return [index[c] for c in text]
 
 
+def is_subword_vocab(vocab: Sequence[str]) -> bool:
+    """True when ``vocab`` holds SentencePiece-style pieces (a symbol contains U+2581)."""
+    return _is_subword(tuple(vocab))
+
+
+@functools.lru_cache(maxsize=16)
+def _is_subword(vocab: Vocab) -> bool:
+    return any(WORD_BOUNDARY in s for s in vocab)
+
+
 def ids_to_text(ids: Iterable[int], vocab: Sequence[str]) -> str:
-    """Joins the symbols of ``ids`` (ints, numpy values or a 1-D array)."""
-    return "".join(vocab[int(i)] for i in ids)
+    """Joins the symbols of ``ids`` (ints, numpy values or a 1-D array).
+
+    For a subword vocab the word-start marks become spaces and the ends are stripped.
+    """
+    text = "".join(vocab[int(i)] for i in ids)
+    if is_subword_vocab(vocab):
+        text = text.replace(WORD_BOUNDARY, " ").strip()
+    return text
+
+
+class CharVocab:
+    """Character targets: ``symbols`` from a vocab file, one id per character."""
+
+    def __init__(self, symbols: Sequence[str]):
+        self.symbols: Vocab = tuple(symbols)
+
+    def encode(self, text: str) -> list[int]:
+        return text_to_ids(text, self.symbols)
+
+    def unknown(self, text: str) -> list[str]:
+        """The characters of ``text`` that have no id."""
+        return unknown_chars(text, self.symbols)
 
 
 def lookup_table(vocab: Sequence[str], unknown_id: int = -1) -> tf.lookup.StaticHashTable:
@@ -87,5 +125,11 @@ def tf_text_to_ids(text: tf.Tensor, table: tf.lookup.StaticHashTable) -> tf.Tens
 
 
 def tf_ids_to_text(ids: tf.Tensor, vocab: Sequence[str]) -> tf.Tensor:
-    """int ids ``[..., length]`` -> string tensor ``[...]`` joining the symbols."""
-    return tf.strings.reduce_join(tf.gather(tf.constant(list(vocab), tf.string), ids), axis=-1)
+    """int ids ``[..., length]`` -> string tensor ``[...]`` joining the symbols.
+
+    Subword vocabs decode as in ``ids_to_text`` (word-start marks -> spaces, ends stripped).
+    """
+    text = tf.strings.reduce_join(tf.gather(tf.constant(list(vocab), tf.string), ids), axis=-1)
+    if is_subword_vocab(vocab):
+        text = tf.strings.strip(tf.strings.regex_replace(text, WORD_BOUNDARY, " "))
+    return text

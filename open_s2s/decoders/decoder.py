@@ -25,3 +25,8 @@ class Decoder(Component):
 
     def decode(self, outputs: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
+
+    def text_decoder(self) -> Any:
+        """A decoder that runs on ``decode``'s numpy output instead of its ids (e.g. CTC beam
+        search with a language model), or None when the in-graph decoding is final."""
+        return None

@@ -7,6 +7,7 @@ import tensorflow as tf
 from open_s2s.data import keys
 from open_s2s.data.audio import FeatureParams, compute_features
 from open_s2s.data.vocab import tf_ids_to_text
+from open_s2s.decoding.ctc import ctc_greedy_decode_dense
 
 
 class Speech2TextServing(tf.Module):
@@ -16,7 +17,15 @@ class Speech2TextServing(tf.Module):
     returns ``transcript`` string [batch], greedy ``ids`` int32 [batch, max_len]
     (padded with -1), ``ids_length`` [batch], and CTC ``log_probs`` float32
     [batch, frames, vocab + 1] with ``log_probs_length`` [batch] for external decoders.
+
+    ``serve_tflite`` (same inputs) returns the numeric outputs only (``ids``, ``ids_length``,
+    ``log_probs``, ``log_probs_length``) through TFLite built-in ops (see export/tflite.py).
     """
+
+    _SIGNATURE = (
+        tf.TensorSpec([None, None], tf.float32, name="audio"),
+        tf.TensorSpec([None], tf.int32, name="audio_length"),
+    )
 
     def __init__(self, model, feature_params: FeatureParams):
         super().__init__(name="speech2text_serving")
@@ -24,12 +33,7 @@ class Speech2TextServing(tf.Module):
         self.feature_params = feature_params
         self.symbols = tuple(model.data_spec.vocab) + ("",)
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, None], tf.float32, name="audio"),
-            tf.TensorSpec([None], tf.int32, name="audio_length"),
-        ]
-    )
+    @tf.function(input_signature=_SIGNATURE)
     def serve(self, audio, audio_length):
         features, lengths = compute_features(audio, audio_length, self.feature_params, training=False)
         outputs = self.model({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths}, training=False)
@@ -41,5 +45,18 @@ class Speech2TextServing(tf.Module):
             "ids": ids,
             "ids_length": decoded[keys.LENGTHS],
             "log_probs": tf.nn.log_softmax(tf.cast(outputs[keys.LOGITS], tf.float32)),
+            "log_probs_length": outputs[keys.LENGTHS],
+        }
+
+    @tf.function(input_signature=_SIGNATURE)
+    def serve_tflite(self, audio, audio_length):
+        features, lengths = compute_features(audio, audio_length, self.feature_params, training=False)
+        outputs = self.model({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths}, training=False)
+        logits = tf.cast(outputs[keys.LOGITS], tf.float32)
+        ids, ids_length = ctc_greedy_decode_dense(logits, outputs[keys.LENGTHS], len(self.symbols) - 1)
+        return {
+            "ids": ids,
+            "ids_length": ids_length,
+            "log_probs": tf.nn.log_softmax(logits),
             "log_probs_length": outputs[keys.LENGTHS],
         }

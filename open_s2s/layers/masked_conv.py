@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from open_s2s.layers.conv1d import Conv1D
 from open_s2s.layers.depthwise_conv import ShiftedDepthwiseConv1D
 
 
@@ -54,13 +55,9 @@ class MaskedConv1D(keras.layers.Layer):
             self.depthwise = ShiftedDepthwiseConv1D(
                 in_channels, kernel_size, stride, dilation, kernel_initializer, name="depthwise"
             )
-            self.conv = keras.layers.Conv1D(
-                filters, 1, use_bias=use_bias, kernel_initializer=kernel_initializer, name="pointwise"
-            )
+            self.conv = Conv1D(filters, 1, use_bias=use_bias, kernel_initializer=kernel_initializer, name="pointwise")
         else:
-            self.conv = keras.layers.Conv1D(
-                filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common
-            )
+            self.conv = Conv1D(filters, kernel_size, kernel_initializer=kernel_initializer, name="conv", **common)
 
     def call(self, x, lengths, mask_input=True):
         if mask_input:
@@ -71,7 +68,7 @@ class MaskedConv1D(keras.layers.Layer):
         time = tf.shape(x)[1]
         out_time = (time + self.stride - 1) // self.stride
         right = tf.maximum((out_time - 1) * self.stride + total + 1 - time - left, 0)
-        x = tf.pad(x, [[0, 0], [left, right], [0, 0]])
+        x = _pad_time(x, left, right)
         y = self.conv(self.depthwise(x) if self.separable else x)
         new_lengths = (lengths + self.stride - 1) // self.stride
         return y, new_lengths
@@ -89,3 +86,15 @@ class MaskedConv1D(keras.layers.Layer):
             kernel_initializer=self.kernel_initializer,
         )
         return config
+
+
+def _pad_time(x, left, right):
+    """Zero-pads axis 1 of ``x`` by ``left`` and ``right`` frames, keeping the static channel count.
+
+    ``tf.pad`` with a computed ``right`` would leave the channel count unknown in the
+    graph, which TFLite's convolution kernels need at conversion time.
+    """
+    shape = tf.shape(x)
+    channels = x.shape[-1] if x.shape[-1] is not None else shape[2]
+    zeros = [tf.zeros(tf.stack([shape[0], n, channels]), x.dtype) for n in (left, right)]
+    return tf.concat([zeros[0], x, zeros[1]], axis=1)

@@ -28,6 +28,9 @@ class Speech2Text(EncoderDecoderModel):
         return ids_to_text(ids[:length], self.data_spec.vocab)
 
     def _texts(self, decoded: dict[str, Any]) -> list[str]:
+        beam_search = self.decoder.text_decoder()
+        if beam_search is not None:  # e.g. CTC beam search with an n-gram LM, on the log-probs
+            return beam_search.decode_batch(decoded["log_probs"], decoded["log_probs_length"])
         ids, lengths = decoded["ids"], decoded[keys.LENGTHS]
         return [self.ids_to_text(ids[b], int(lengths[b])) for b in range(len(lengths))]
 

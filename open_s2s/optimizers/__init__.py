@@ -25,6 +25,7 @@ import keras
 from open_s2s.config.params import ConfigError, suggest
 from open_s2s.optimizers.gradients import clip_by_global_norm, l2_loss, l2_variables
 from open_s2s.optimizers.larc import LARC_PARAMS, apply_larc, larc_multiplier
+from open_s2s.optimizers.loss_scaling import BackoffScaler, LogMaxScaler, LossScaler, make_loss_scaler
 from open_s2s.optimizers.lr_policies import (
     PolicySchedule,
     cosine_decay,
@@ -114,6 +115,10 @@ def make_optimizer(
 
 __all__ = [
     "LARC_PARAMS",
+    "BackoffScaler",
+    "LogMaxScaler",
+    "LossScaler",
+    "make_loss_scaler",
     "SGD",
     "Adam",
     "AdamW",

@@ -40,12 +40,31 @@ def model_vars(model: keras.Model) -> dict[str, Any]:
     return out
 
 
-def make_checkpoint(model: keras.Model, optimizer: keras.optimizers.Optimizer | None) -> tf.train.Checkpoint:
-    """A tf.train.Checkpoint of the model (and optimizer) variables, keyed by path."""
+# Parts of a checkpoint that a resumed run must find; other parts (the loss scaler's
+# state) may be missing, e.g. when a float32 run resumes as "mixed".
+REQUIRED_PARTS = ("model", "optimizer")
+
+
+def make_checkpoint(
+    model: keras.Model,
+    optimizer: keras.optimizers.Optimizer | None,
+    extra: dict[str, dict[str, tf.Variable]] | None = None,
+) -> tf.train.Checkpoint:
+    """A tf.train.Checkpoint of the model (and optimizer, and ``extra``) variables, keyed by path.
+
+    The keys do not depend on the dtype policy or on a loss-scale wrapper, so a run
+    saved in one dtype restores in another.
+    """
     items = {"model": model_vars(model)}
     if optimizer is not None:
         items["optimizer"] = {_optimizer_key(v): v for v in optimizer.variables}
+    items.update(extra or {})
     return tf.train.Checkpoint(**items)
+
+
+def _ckpt_key(part: str, name: str) -> str:
+    # tf.train.Checkpoint escapes "." as ".." and "/" as ".S" in dict keys.
+    return f"{part}/{name.replace('.', '..').replace('/', '.S')}/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def latest(path: str) -> str | None:
@@ -66,12 +85,29 @@ def find_checkpoint(logdir: str, prefer_best: bool = False) -> str:
 
 
 def restore(checkpoint: tf.train.Checkpoint, path: str, model_only: bool = False) -> None:
-    """Restores every variable; errors if the checkpoint lacks any model variable."""
-    status = checkpoint.read(path)
-    if model_only:
-        status.expect_partial()
-    else:
-        status.assert_existing_objects_matched()
+    """Restores the variables of ``checkpoint`` from ``path``.
+
+    Dropout RNG states (``seed_generator_N``, numbered per process) are restored when
+    their names match and otherwise keep their fresh values.
+
+    Raises:
+      ConfigError: a model variable (or, unless ``model_only``, an optimizer variable) is
+        not in the checkpoint; the message names the first few.
+    """
+    stored = {name for name, _ in tf.train.list_variables(path)}
+    parts = ("model",) if model_only else REQUIRED_PARTS
+    missing = [
+        f"{part}/{name}"
+        for part in parts
+        for name in getattr(checkpoint, part, {})
+        if _ckpt_key(part, name) not in stored and "seed_generator" not in name
+    ]
+    if missing:
+        raise ConfigError(
+            f"checkpoint {path} lacks {len(missing)} variables of this model/optimizer, e.g. {missing[:3]}; "
+            "is it from another model? (load_model warm-starts by name and shape)"
+        )
+    checkpoint.read(path).expect_partial()
 
 
 def warm_start(model: keras.Model, source: str, skip_regex: str | None = None) -> tuple[int, list[str]]:

@@ -30,9 +30,18 @@ def to_numpy(tree: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(
-    model, dataset: tf.data.Dataset, total: int | None = None, desc: str = "eval", predict_fn: Callable | None = None
+    model,
+    dataset: tf.data.Dataset,
+    total: int | None = None,
+    desc: str = "eval",
+    predict_fn: Callable | None = None,
+    gather: Callable[[list], list] = lambda items: items,
 ) -> tuple[dict[str, float], list[Any]]:
-    """Runs the whole eval set; returns (metrics incl. 'loss', records)."""
+    """Runs the whole eval set; returns (metrics incl. 'loss', records).
+
+    With data sharded over processes, ``gather`` concatenates every process's records
+    (and loss sums) before the reduce, so the metrics are those of the whole set.
+    """
     predict_fn = predict_fn or make_predict_fn(model, dataset.element_spec)
     records, losses, weights = [], [], []
     for batch in tqdm(dataset, total=total, desc=desc, unit="batch", leave=False, mininterval=2.0):
@@ -42,18 +51,23 @@ def evaluate(
         n = len(next(iter(batch_np.values())))
         losses.append(float(loss) * n)
         weights.append(n)
+    records = gather(records)
+    totals = gather([(sum(losses), sum(weights))])
     metrics = model.finalize_eval(records)
-    metrics["loss"] = sum(losses) / max(sum(weights), 1)
+    metrics["loss"] = sum(t[0] for t in totals) / max(sum(t[1] for t in totals), 1)
     return metrics, records
 
 
-def infer(model, dataset: tf.data.Dataset, total: int | None = None) -> list[tuple[int, Any]]:
-    """Runs inference; returns ``(index, prediction)`` pairs sorted by input index."""
+def infer(
+    model, dataset: tf.data.Dataset, total: int | None = None, gather: Callable[[list], list] = lambda items: items
+) -> list[tuple[int, Any]]:
+    """Runs inference; returns ``(index, prediction)`` pairs of all processes sorted by input index."""
     predict_fn = make_predict_fn(model, dataset.element_spec)
     rows = []
     for batch in tqdm(dataset, total=total, desc="infer", unit="batch", leave=False, mininterval=2.0):
         _, decoded = predict_fn(batch)
         rows.extend(model.infer_batch(to_numpy(batch), to_numpy(decoded)))
+    rows = gather(rows)
     rows.sort(key=lambda r: r[0])
     return rows
 

@@ -1,12 +1,27 @@
-"""Runtime: the precision policy and the distribution strategy. The only place that sets them."""
+"""Runtime: the precision policy and the distribution strategy. The only place that sets them.
+
+Three ways to run, chosen by the config (or ``--num_gpus`` / ``--use_horovod``):
+
+* one replica (default);
+* towers, ``num_gpus: N``: N synchronous replicas in one process with
+  ``tf.distribute.MirroredStrategy`` (on N logical CPU devices when the machine has no GPU);
+* Horovod, ``use_horovod: True``: one replica per process, launched by ``horovodrun`` or
+  ``mpirun``. Horovod's Keras wrappers and ``DistributedGradientTape`` do not handle Keras 3
+  variables, so only its core collectives are used here: grouped allreduce of the float32
+  gradients, broadcast of the variables' underlying ``tf.Variable``s from rank 0.
+
+In every case ``batch_size_per_gpu`` is per replica and gradients are averaged over
+replicas, so N replicas on batch b make the same update as one replica on batch N*b.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -18,6 +33,8 @@ from open_s2s.config.params import ConfigError
 log = logging.getLogger("open_s2s")
 
 POLICIES = {"float32": "float32", "mixed": "mixed_float16", "mixed_bf16": "mixed_bfloat16", "float16": "mixed_float16"}
+# Environment variables a launcher sets for each process (horovodrun/gloo, Open MPI, MPICH/Slurm PMI).
+LAUNCHER_ENV = ("HOROVOD_RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK")
 
 
 def dtype_name(value: Any) -> str:
@@ -28,26 +45,118 @@ def dtype_name(value: Any) -> str:
 
 @dataclass
 class Runtime:
-    """Where and in which precision the model runs.
+    """Where and in which precision the model runs: one replica in this process.
 
     Attributes:
       strategy: the tf.distribute strategy (default strategy on one device).
       dtype: ``float32``, ``mixed`` or ``mixed_bf16``.
       num_replicas: replicas taking part in each step.
       is_chief: whether this process writes checkpoints, summaries and outputs.
+      rank: this process's rank (0 unless Horovod).
     """
 
     strategy: tf.distribute.Strategy
     dtype: str
     num_replicas: int = 1
     is_chief: bool = True
+    rank: int = 0
 
     def input_context(self) -> tf.distribute.InputContext | None:
+        """The shard of the data this process reads (None: all of it)."""
         return None
 
+    def distribute_dataset(self, dataset_fn: Callable[[Any], tf.data.Dataset]):
+        """The training dataset for this process, from ``dataset_fn(input_context)``."""
+        return dataset_fn(self.input_context())
+
+    def run_on_replicas(self, fn, *args):
+        """Runs ``fn(*args)`` on every replica; returns the first replica's (all-reduced) results."""
+        return fn(*args)
+
     def reduce_gradients(self, grads: list[tf.Tensor]) -> list[tf.Tensor]:
-        """Averages gradients over replicas (identity on one replica)."""
+        """Averages gradients over replicas (identity on one replica). Called on each replica."""
         return grads
+
+    def reduce_scalars(self, loss: tf.Tensor, objects: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Mean loss and total objects over replicas. Called on each replica."""
+        return loss, objects
+
+    def broadcast_variables(self, variables: list[Any]) -> None:
+        """Makes every replica start from rank 0's values (no-op in one process)."""
+
+    def gather(self, items: list[Any]) -> list[Any]:
+        """Concatenates per-process Python lists (eval records, infer rows) on every process."""
+        return items
+
+    def first_replica(self, value: Any) -> Any:
+        """The first replica's part of a per-replica value (the value itself on one replica)."""
+        return value
+
+    def allreduce_seconds(self, shapes: list, calls: int = 10) -> float | None:
+        """Seconds one gradient all-reduce of tensors of ``shapes`` takes (None: one replica)."""
+        if self.num_replicas == 1:
+            return None
+        grads = [tf.ones(shape, tf.float32) for shape in shapes]
+        fn = tf.function(lambda: self.run_on_replicas(self.reduce_gradients, grads))
+        tf.nest.map_structure(lambda t: t.numpy(), fn())  # trace and warm up
+        start = time.perf_counter()
+        for _ in range(calls):
+            tf.nest.map_structure(lambda t: t.numpy(), fn())
+        return (time.perf_counter() - start) / calls
+
+
+@dataclass
+class TowerRuntime(Runtime):
+    """N replicas in one process (``MirroredStrategy``)."""
+
+    def distribute_dataset(self, dataset_fn):
+        # One input pipeline; consecutive batches go to consecutive replicas.
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+    def run_on_replicas(self, fn, *args):
+        return self.first_replica(self.strategy.run(fn, args=args))
+
+    def first_replica(self, value):
+        return tf.nest.map_structure(lambda v: self.strategy.experimental_local_results(v)[0], value)
+
+    def reduce_gradients(self, grads):
+        return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MEAN, grads)
+
+    def reduce_scalars(self, loss, objects):
+        ctx = tf.distribute.get_replica_context()
+        return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, loss), ctx.all_reduce(tf.distribute.ReduceOp.SUM, objects)
+
+
+@dataclass
+class HorovodRuntime(Runtime):
+    """One replica per process; Horovod's core collectives (Gloo or MPI)."""
+
+    hvd: Any = field(default=None, repr=False)
+
+    def input_context(self):
+        return tf.distribute.InputContext(
+            num_input_pipelines=self.num_replicas,
+            input_pipeline_id=self.rank,
+            num_replicas_in_sync=self.num_replicas,
+        )
+
+    def reduce_gradients(self, grads):
+        return self.hvd.grouped_allreduce(grads, op=self.hvd.Average)
+
+    def reduce_scalars(self, loss, objects):
+        return (
+            self.hvd.allreduce(loss, op=self.hvd.Average, name="loss"),
+            self.hvd.allreduce(objects, op=self.hvd.Sum, name="objects"),
+        )
+
+    def broadcast_variables(self, variables):
+        # Keras 3 variables wrap a tf.Variable in `.value`; Horovod's helpers want those.
+        plain = [v.value if isinstance(v, keras.Variable) else v for v in variables]
+        self.hvd.broadcast_variables(plain, root_rank=0)
+
+    def gather(self, items):
+        gathered = self.hvd.allgather_object(items)
+        return [item for part in gathered for item in part]
 
 
 def set_seed(seed: int) -> None:
@@ -60,16 +169,81 @@ def set_seed(seed: int) -> None:
 def make_runtime(params: Mapping[str, Any]) -> Runtime:
     """Sets the global Keras dtype policy and picks the strategy for ``params``."""
     dtype = dtype_name(params["dtype"])
-    if dtype == "mixed":
-        raise ConfigError(
-            "dtype 'mixed' (float16 compute with loss scaling) is not available yet; "
-            "use 'mixed_bf16' (no loss scaling needed) or 'float32'"
-        )
-    if params["num_gpus"] > 1 or params["use_horovod"]:
-        raise ConfigError("num_gpus > 1 and use_horovod are not available yet: run with num_gpus=1")
     keras.mixed_precision.set_global_policy(POLICIES[dtype])
-    set_seed(params["random_seed"])
     threads = os.environ.get("OPEN_S2S_THREADS")
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-    return Runtime(strategy=tf.distribute.get_strategy(), dtype=dtype)
+    if params["use_horovod"]:
+        runtime = _horovod_runtime(params, dtype)
+    elif params["num_gpus"] > 1:
+        runtime = _tower_runtime(params["num_gpus"], dtype)
+    else:
+        runtime = Runtime(strategy=tf.distribute.get_strategy(), dtype=dtype)
+    # Weights are broadcast from rank 0; per-rank seeds give each rank its own dropout masks.
+    set_seed(params["random_seed"] + runtime.rank)
+    return runtime
+
+
+def _tower_runtime(num: int, dtype: str) -> TowerRuntime:
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus and len(gpus) < num:
+        raise ConfigError(f"num_gpus={num} but this machine has {len(gpus)} GPUs")
+    if gpus:
+        devices = [f"/gpu:{i}" for i in range(num)]
+        cross_device_ops = None  # NCCL all-reduce
+    else:
+        devices = _logical_cpus(num)
+        log.warning("num_gpus=%d: no GPU here, running %d replicas on logical CPU devices", num, num)
+        cross_device_ops = tf.distribute.ReductionToOneDevice()
+    strategy = tf.distribute.MirroredStrategy(devices, cross_device_ops=cross_device_ops)
+    return TowerRuntime(strategy=strategy, dtype=dtype, num_replicas=num)
+
+
+def _logical_cpus(num: int) -> list[str]:
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * num)
+    except RuntimeError:  # TensorFlow already initialized its devices in this process
+        pass
+    logical = tf.config.list_logical_devices("CPU")
+    if len(logical) < num:
+        raise ConfigError(
+            f"num_gpus={num}: TensorFlow was initialized with {len(logical)} CPU devices before the runtime "
+            "was made; start a new process"
+        )
+    return [d.name for d in logical[:num]]
+
+
+def _horovod_runtime(params: Mapping[str, Any], dtype: str) -> HorovodRuntime:
+    if params["num_gpus"] > 1:
+        raise ConfigError(
+            "use_horovod runs one replica per process: set num_gpus=1 and launch N processes "
+            "(horovodrun -np N python run.py ...)"
+        )
+    try:
+        import horovod.tensorflow as hvd  # noqa: PLC0415
+    except ImportError as e:
+        raise ConfigError(
+            f"use_horovod=True but Horovod is not importable ({e}); `make setup` builds it "
+            "(HOROVOD_WITH_TENSORFLOW=1 pip install --no-build-isolation horovod==0.28.1)"
+        ) from e
+    if not any(name in os.environ for name in LAUNCHER_ENV):
+        raise ConfigError(
+            "use_horovod=True needs a launcher: horovodrun -np N -H host1:n1,host2:n2 python run.py ... "
+            "(or mpirun / srun); see docs/distributed.md"
+        )
+    hvd.init()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        tf.config.set_visible_devices(gpus[hvd.local_rank() % len(gpus)], "GPU")
+    rank = hvd.rank()
+    if rank != 0:
+        logging.getLogger("open_s2s").setLevel(logging.WARNING)
+    return HorovodRuntime(
+        strategy=tf.distribute.get_strategy(),
+        dtype=dtype,
+        num_replicas=hvd.size(),
+        is_chief=rank == 0,
+        rank=rank,
+        hvd=hvd,
+    )

@@ -22,6 +22,11 @@ from open_s2s.training.runtime import Runtime
 log = logging.getLogger("open_s2s")
 
 
+# With loss scaling, a run of overflowing steps longer than this means the scale cannot
+# recover (Backoff from 2**24 reaches 1 in 24 halvings): stop instead of spinning.
+MAX_CONSECUTIVE_SKIPS = 50
+
+
 class TrainingDiverged(RuntimeError):
     """The float32 loss became NaN/Inf; the last good checkpoint is left as it was."""
 
@@ -52,21 +57,32 @@ class Trainer:
         self.schedule = opt_lib.make_schedule(
             params["lr_policy"], params["lr_policy_params"], optimizer_params.pop("learning_rate", None), total_steps
         )
-        self.optimizer = opt_lib.make_optimizer(params["optimizer"], optimizer_params, self.schedule)
         regex = params["freeze_variables_regex"]
         self.train_vars = [v for v in model.trainable_variables if not (regex and re.search(regex, v.path))]
         if not self.train_vars:
             raise ValueError(f"freeze_variables_regex={regex!r} freezes every variable")
-        self.optimizer.build(self.train_vars)
-        self.checkpoint = ckpt_lib.make_checkpoint(model, self.optimizer)
+        with runtime.strategy.scope():
+            self.optimizer = opt_lib.make_optimizer(params["optimizer"], optimizer_params, self.schedule)
+            self.optimizer.build(self.train_vars)
+            self.loss_scaler = opt_lib.make_loss_scaler(
+                runtime.dtype, params["loss_scaling"], params["loss_scaling_params"]
+            )
+        extra = {"loss_scaler": self.loss_scaler.variables()} if self.loss_scaler is not None else {}
+        self.checkpoint = ckpt_lib.make_checkpoint(model, self.optimizer, extra)
         self.manager = tf.train.CheckpointManager(
             self.checkpoint, logdir, max_to_keep=params["num_checkpoints"], checkpoint_name="model"
         )
         self._step_fn = None
         self._signal = None
+        self._consecutive_skips = 0
         ignored = [name for name in params["summaries"] if name in IGNORED_SUMMARIES]
         if ignored:
             log.warning("summaries %s are accepted for OpenSeq2Seq configs but not written", ignored)
+
+    def state_variables(self) -> list:
+        """Every variable of the run (model, optimizer, loss scaler), for broadcasts."""
+        scaler = list(self.loss_scaler.variables().values()) if self.loss_scaler is not None else []
+        return list(self.model.variables) + list(self.optimizer.variables) + scaler
 
     # ------------------------------------------------------------------ the step
 
@@ -75,12 +91,19 @@ class Trainer:
         return int(self.optimizer.iterations.numpy())
 
     def _loss_and_grads(self, batch):
+        """One forward/backward pass on this replica: float32 loss, unscaled float32 gradients."""
+        scale = self.loss_scaler.scale if self.loss_scaler is not None else None
         with tf.GradientTape() as tape:
             outputs = self.model(batch, training=True)
             loss = self.model.compute_loss_value(outputs, batch)
             total = loss + self._regularization()
+            if scale is not None:
+                total = total * scale
         grads = tape.gradient(total, self.train_vars)
         grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.train_vars)]
+        if scale is not None:
+            inverse = 1.0 / scale  # exact for power-of-two scales
+            grads = [g * inverse for g in grads]
         return loss, grads, self.model.objects_in_batch(batch)
 
     def _regularization(self):
@@ -89,30 +112,38 @@ class Trainer:
             return 0.0
         return opt_lib.l2_loss(self.train_vars, self.params["regularizer_params"]["scale"])
 
-    def _process_gradients(self, grads, lr):
-        grads = self.runtime.reduce_gradients(grads)
+    def _replica_step(self, batches):
+        """``iter_size`` passes on this replica's batches; gradients averaged over passes and replicas."""
+        k = len(batches)
+        loss_sum, objects, accum = 0.0, 0.0, None
+        for batch in batches:  # unrolled: iter_size is a small constant
+            loss, grads, n = self._loss_and_grads(batch)
+            accum = grads if accum is None else [a + g for a, g in zip(accum, grads)]
+            loss_sum, objects = loss_sum + loss, objects + n
+        grads = [g / k for g in accum] if k > 1 else accum
+        loss, objects = self.runtime.reduce_scalars(loss_sum / k, objects)
+        return loss, self.runtime.reduce_gradients(grads), objects
+
+    def _train_step(self, iterator):
+        """One optimizer update (skipped when the gradients are not finite)."""
+        batches = [next(iterator) for _ in range(self.params["iter_size"])]
+        loss, grads, objects = self.runtime.run_on_replicas(self._replica_step, batches)
+        lr = self.schedule(self.optimizer.iterations)
+        amax = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in grads])) if self.loss_scaler else None
         grads, norm = opt_lib.clip_by_global_norm(grads, self.params["max_grad_norm"])
         if self.params["larc_params"] is not None:
             pairs = opt_lib.apply_larc(list(zip(grads, self.train_vars)), lr, **self.params["larc_params"])
             grads = [g for g, _ in pairs]
-        return grads, norm
-
-    def _train_step(self, iterator):
-        """``iter_size`` forward/backward passes, one (skippable) optimizer update."""
-        k = self.params["iter_size"]
-        loss_sum, objects, accum = 0.0, 0.0, None
-        for _ in range(k):  # unrolled: iter_size is a small constant
-            loss, grads, n = self._loss_and_grads(next(iterator))
-            accum = grads if accum is None else [a + g for a, g in zip(accum, grads)]
-            loss_sum, objects = loss_sum + loss, objects + n
-        grads = [g / k for g in accum] if k > 1 else accum
-        loss = loss_sum / k
-        lr = self.schedule(self.optimizer.iterations)
-        grads, norm = self._process_gradients(grads, lr)
+        # The all-reduced gradients are the same on every replica, so is this decision.
         finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
         if finite:
             self.optimizer.apply(grads, self.train_vars)
-        return {"loss": loss, "grad_norm": norm, "finite": finite, "objects": objects, "lr": lr}
+        out = {"loss": loss, "grad_norm": norm, "finite": finite, "objects": objects, "lr": lr}
+        if self.loss_scaler is not None:
+            self.loss_scaler.update(finite, amax)
+            out["loss_scale"] = self.loss_scaler.scale.read_value()
+            out["skipped_steps"] = self.loss_scaler.skipped_steps.read_value()
+        return out
 
     def compiled_step(self) -> Callable:
         if self._step_fn is None:
@@ -167,39 +198,17 @@ class Trainer:
             mininterval=1.0,
             disable=not self.runtime.is_chief,
         )
-        p = self.params
+        self._rate_mark = (time.time(), self.step)
         try:
-            t_last, s_last = time.time(), self.step
             while self.step < self.total_steps:
                 out = step_fn(iterator)
-                if not bool(out["finite"]):
-                    raise TrainingDiverged(
-                        f"loss is {float(out['loss'])} (gradient norm {float(out['grad_norm'])}) at step "
-                        f"{self.step + 1}; weights were not updated and the last good checkpoint "
-                        f"{self.manager.latest_checkpoint} is intact"
-                    )
-                step = self.step
-                bar.update(1)
-                bar.set_postfix(loss=f"{float(out['loss']):.3f}", lr=f"{float(out['lr']):.2e}", refresh=False)
-                if writer is not None and _every(step, p["save_summaries_steps"]):
-                    now = time.time()
-                    rate = (step - s_last) / max(now - t_last, 1e-9)
-                    t_last, s_last = now, step
-                    self._write_scalars(writer, step, out, rate)
-                if _every(step, p["print_loss_steps"]):
-                    log.info(
-                        "step %d: loss %.4f, lr %.3g, grad norm %.3g",
-                        step,
-                        float(out["loss"]),
-                        float(out["lr"]),
-                        float(out["grad_norm"]),
-                    )
-                if sample_fn is not None and _every(step, p["print_samples_steps"]):
-                    sample_fn(iterator, step)
-                if _every(step, p["save_checkpoint_steps"]):
-                    self.save()
-                if on_step is not None:
-                    on_step(step)
+                if bool(out["finite"]):
+                    self._consecutive_skips = 0
+                    bar.update(1)
+                    bar.set_postfix(self._postfix(out), refresh=False)
+                    self._after_step(out, iterator, writer, sample_fn, on_step)
+                else:
+                    self._on_nonfinite(out)
                 if self._signal is not None:
                     raise Interrupted(self._signal, self.save())
         finally:
@@ -207,12 +216,65 @@ class Trainer:
             for s, handler in previous.items():
                 signal.signal(s, handler)
 
+    def _after_step(self, out, iterator, writer, sample_fn, on_step) -> None:
+        """Summaries, console log, sample predictions, checkpoints and hooks after an update."""
+        step, p = self.step, self.params
+        if writer is not None and _every(step, p["save_summaries_steps"]):
+            now = time.time()
+            t_last, s_last = self._rate_mark
+            self._rate_mark = (now, step)
+            self._write_scalars(writer, step, out, (step - s_last) / max(now - t_last, 1e-9))
+        if _every(step, p["print_loss_steps"]):
+            scale = f", loss scale {float(out['loss_scale']):g}" if "loss_scale" in out else ""
+            log.info(
+                "step %d: loss %.4f, lr %.3g, grad norm %.3g%s",
+                step,
+                float(out["loss"]),
+                float(out["lr"]),
+                float(out["grad_norm"]),
+                scale,
+            )
+        if sample_fn is not None and _every(step, p["print_samples_steps"]):
+            sample_fn(iterator, step)
+        if _every(step, p["save_checkpoint_steps"]):
+            self.save()
+        if on_step is not None:
+            on_step(step)
+
+    def _on_nonfinite(self, out) -> None:
+        """A skipped step: fine under loss scaling (overflow, the scale drops), fatal otherwise."""
+        loss, norm = float(out["loss"]), float(out["grad_norm"])
+        where = (
+            f"at step {self.step + 1}; weights were not updated and the last good checkpoint "
+            f"{self.manager.latest_checkpoint} is intact"
+        )
+        if self.loss_scaler is None or not math.isfinite(loss):
+            raise TrainingDiverged(f"loss is {loss} (gradient norm {norm}) {where}")
+        self._consecutive_skips += 1
+        log.debug("gradient overflow %s; loss scale now %g", where, float(out["loss_scale"]))
+        if self._consecutive_skips > MAX_CONSECUTIVE_SKIPS:
+            raise TrainingDiverged(
+                f"{self._consecutive_skips} consecutive steps had non-finite gradients (loss scale "
+                f"{float(out['loss_scale']):g}) {where}"
+            )
+
+    @staticmethod
+    def _postfix(out) -> dict[str, str]:
+        postfix = {"loss": f"{float(out['loss']):.3f}", "lr": f"{float(out['lr']):.2e}"}
+        if "loss_scale" in out:
+            postfix["scale"] = f"{float(out['loss_scale']):g}"
+            postfix["skipped"] = str(int(out["skipped_steps"]))
+        return postfix
+
     def _write_scalars(self, writer, step, out, steps_per_sec):
         with writer.as_default(step=step):
             tf.summary.scalar("loss", out["loss"])
             tf.summary.scalar("learning_rate", out["lr"])
             tf.summary.scalar("global_gradient_norm", out["grad_norm"])
             tf.summary.scalar("steps_per_sec", steps_per_sec)
+            if "loss_scale" in out:
+                tf.summary.scalar("loss_scale", out["loss_scale"])
+                tf.summary.scalar("skipped_steps", out["skipped_steps"])
             summaries = self.params["summaries"]
             for v in self.train_vars if ("variable_norm" in summaries or "variables" in summaries) else ():
                 if "variable_norm" in summaries:

@@ -1,8 +1,7 @@
-"""Speech2TextDataLayer: OpenSeq2Seq-format CSVs of audio files and transcripts."""
+"""Speech2TextDataLayer: audio files and transcripts (OpenSeq2Seq CSVs, JSON-lines manifests)."""
 
 from __future__ import annotations
 
-import csv
 import functools
 import logging
 import os
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from open_s2s.config.params import Param, positive, validate
+from open_s2s.config.params import ConfigError, Param, positive, validate
 from open_s2s.data import keys
 from open_s2s.data.audio import (
     DataError,
@@ -22,23 +21,33 @@ from open_s2s.data.audio import (
     compute_features_single,
     decode_audio,
     frame_lengths,
-    frequency_warp,
     read_audio_info,
+)
+from open_s2s.data.augmentation import (
+    AUGMENTATION_PARAMS,
+    augment_audio,
+    check_noise_levels,
+    frequency_warp,
     spec_augment,
 )
 from open_s2s.data.data_layer import DataLayer
 from open_s2s.data.data_spec import DataSpec
-from open_s2s.data.vocab import ids_to_text, load_vocab, text_to_ids, unknown_chars
+from open_s2s.data.speech2text.manifests import CSV_HEADER, Entry, read_dataset_file
+from open_s2s.data.subword import SentencePieceVocab
+from open_s2s.data.vocab import CharVocab, ids_to_text, load_vocab
 
 logger = logging.getLogger(__name__)
 
-CSV_HEADER = ["wav_filename", "wav_filesize", "transcript"]
+__all__ = ["CSV_HEADER", "Speech2TextDataLayer"]
+
 _PROGRESS_MIN_FILES = 2000
+# A manifest's stated duration may differ from the audio header by this much (s).
+_DURATION_TOLERANCE = 0.1
 
 
 def _nonempty_str_list(value: Any) -> str | None:
     if not value or not all(isinstance(v, str) for v in value):
-        return "must be a non-empty list of CSV paths"
+        return "must be a non-empty list of dataset file paths"
     return None
 
 
@@ -61,6 +70,12 @@ SPEC_AUGMENT_PARAMS = {
 }
 
 
+def _load_targets(params: Mapping[str, Any]) -> CharVocab | SentencePieceVocab:
+    if params["bpe"]:
+        return SentencePieceVocab(params["vocab_file"])
+    return CharVocab(load_vocab(params["vocab_file"]))
+
+
 @dataclass(frozen=True)
 class _Row:
     path: str
@@ -70,32 +85,54 @@ class _Row:
 
 
 class Speech2TextDataLayer(DataLayer):
-    """Audio + transcript pairs from OpenSeq2Seq CSVs, as feature batches.
+    """Audio + transcript pairs from OpenSeq2Seq CSVs or JSON-lines manifests, as feature batches.
 
-    CSV files have the header ``wav_filename,wav_filesize,transcript``; several files are
-    concatenated in order. A relative ``wav_filename`` is looked up first against the
-    current directory, then against the CSV's directory. Every row is checked when the
-    layer is constructed (header, file exists, readable audio, sample rate equal to
-    ``sample_freq``, transcript non-empty outside infer mode, characters in the vocab);
-    problems raise ``DataError`` naming the CSV file and line. Audio at another sample
-    rate is refused, not resampled: convert it once with ``sox in.wav -r 16000 out.wav``.
+    ``dataset_files`` are read by extension (``open_s2s.data.speech2text.manifests``):
+    ``.json``/``.jsonl`` manifests (``audio_filepath``, ``duration``, ``text``), else CSVs
+    with the header ``wav_filename,wav_filesize,transcript``; several files are
+    concatenated in order. A relative audio path is looked up first against the
+    current directory, then against the dataset file's directory. Every row is checked
+    when the layer is constructed (file exists, readable audio, sample rate equal to
+    ``sample_freq``, manifest duration equal to the header's, transcript non-empty
+    outside infer mode, characters covered by the vocab); problems raise ``DataError``
+    naming the dataset file and line. Audio at another sample rate is refused, not
+    resampled: convert it once with ``sox in.wav -r 16000 out.wav``. LibriSpeech's folder
+    layout is converted to a CSV by ``python -m open_s2s.data.speech2text.librispeech``.
+
+    Targets are characters of ``vocab_file`` or, with ``bpe: True``, the SentencePiece
+    subwords of the model ``vocab_file`` (OpenSeq2Seq's keys; train one with
+    ``python -m open_s2s.data.subword``).
 
     Batches (dict keyed by ``open_s2s.data.keys``):
       SOURCE ``[batch, frames, num_audio_features]`` float32 (frames padded to a multiple
-      of ``pad_to`` in every mode), SOURCE_LENGTH ``[batch]`` int32, TARGET ``[batch, chars]`` int32
-      (padded with 0), TARGET_LENGTH ``[batch]`` int32, INDEX ``[batch]`` int64 (row
+      of ``pad_to`` in every mode), SOURCE_LENGTH ``[batch]`` int32, TARGET ``[batch, tokens]``
+      int32 (padded with 0), TARGET_LENGTH ``[batch]`` int32, INDEX ``[batch]`` int64 (row
       number after filtering, see ``wav_filenames``), AUDIO_DURATION ``[batch]`` float32.
 
     Examples are grouped into ``num_buckets`` length buckets whose boundaries are
-    quantiles of the utterance lengths. Train mode shuffles, repeats, adds dither and
-    SpecAugment, and keeps only full batches; eval/infer keep every row exactly once.
+    quantiles of the utterance lengths. Train mode shuffles, repeats, augments
+    (``augmentation`` on the waveform: speed perturbation then noise; dither; ``vtlp`` and
+    ``spec_augment`` on the features) and keeps only full batches; eval/infer never
+    augment and keep every row exactly once.
+
+    ``cache_features: True`` keeps the features of every utterance in memory after the
+    first pass (before ``vtlp``/``spec_augment``, which stay random per epoch): for small
+    corpora whose features fit in RAM. Waveform augmentation cannot be cached and is
+    refused with it; dither is then drawn once per utterance.
     """
 
     PARAMS: Mapping[str, Param] = {
         "num_audio_features": Param(int, doc="Feature dimension.", check=positive),
         "input_type": Param(str, "logfbank", choices=("spectrogram", "mfcc", "logfbank"), doc="Feature type."),
-        "vocab_file": Param(str, doc="Character vocab file (one symbol per line, first line a space)."),
-        "dataset_files": Param(list, doc="CSV files (wav_filename,wav_filesize,transcript).", check=_nonempty_str_list),
+        "vocab_file": Param(
+            str, doc="Character vocab (one symbol per line, first line a space); with bpe: True a SentencePiece .model."
+        ),
+        "bpe": Param(bool, False, doc="Targets are SentencePiece subwords of the model in vocab_file."),
+        "dataset_files": Param(
+            list,
+            doc="CSVs (wav_filename,wav_filesize,transcript) or .json/.jsonl manifests (audio_filepath,duration,text).",
+            check=_nonempty_str_list,
+        ),
         "sample_freq": Param(int, 16000, doc="Sample rate (Hz) every audio file must have.", check=positive),
         "window_size": Param(float, 0.02, doc="Analysis window length (s).", check=positive),
         "window_stride": Param(float, 0.01, doc="Hop between frames (s).", check=positive),
@@ -108,6 +145,13 @@ class Speech2TextDataLayer(DataLayer):
         "min_duration": Param(float, 0.0, doc="Train: drop shorter utterances (s).", check=_non_negative),
         "max_duration": Param((float, type(None)), None, doc="Train: drop longer utterances (s).", check=positive),
         "num_buckets": Param(int, 8, doc="Length buckets for batching (quantiles); 1 = none.", check=positive),
+        "augmentation": Param(
+            (dict, type(None)),
+            None,
+            doc="Waveform augmentation in train mode (speed_perturbation_ratio, noise_level_min/max dB); None = off.",
+            spec=AUGMENTATION_PARAMS,
+            check=check_noise_levels,
+        ),
         "vtlp": Param(
             (list, type(None)),
             None,
@@ -117,11 +161,20 @@ class Speech2TextDataLayer(DataLayer):
         "spec_augment": Param(
             (dict, type(None)), None, doc="SpecAugment masks in train mode; None = off.", spec=SPEC_AUGMENT_PARAMS
         ),
+        "cache_features": Param(
+            bool, False, doc="Keep features in memory after the first pass (small corpora; no waveform augmentation)."
+        ),
     }
 
     def __init__(self, params: Mapping[str, Any], mode: str, batch_size: int, seed: int | None = None):
         super().__init__(params, mode, batch_size, seed)
-        self.vocab = load_vocab(self.params["vocab_file"])
+        if self.params["cache_features"] and self._waveform_augmentation:
+            raise ConfigError(
+                f"{type(self).__name__} (data_layer_params): cache_features cannot keep the waveform augmentation "
+                "random; set augmentation to None or cache_features to False"
+            )
+        self.targets = _load_targets(self.params)
+        self.vocab = self.targets.symbols
         self.feature_params = FeatureParams.from_params(self.params)
         rows = self._filter(self._read_rows())
         if self.params["max_samples"] is not None:
@@ -141,7 +194,7 @@ class Speech2TextDataLayer(DataLayer):
     def spec_from_params(cls, params: Mapping[str, Any]) -> tuple[DataSpec, FeatureParams]:
         """DataSpec and FeatureParams from the config alone, reading no dataset file (export)."""
         params = validate(f"{cls.__name__} (data_layer_params)", params, cls.all_params())
-        return cls._spec_from(params, load_vocab(params["vocab_file"])), FeatureParams.from_params(params)
+        return cls._spec_from(params, _load_targets(params).symbols), FeatureParams.from_params(params)
 
     @staticmethod
     def _spec_from(params: Mapping[str, Any], vocab) -> DataSpec:
@@ -183,6 +236,9 @@ class Speech2TextDataLayer(DataLayer):
         return functools.partial(compute_features, params=self.feature_params, training=training)
 
     def build_dataset(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+        """Examples are decoded one by one, batched as waveforms (bucketed by length) and
+        turned into features a batch at a time, which amortises the per-op cost over the
+        batch; with ``cache_features`` the features are computed per example and cached."""
         rows = self._rows
         ds = tf.data.Dataset.from_tensor_slices(
             {
@@ -196,51 +252,92 @@ class Speech2TextDataLayer(DataLayer):
         )
         if input_context is not None and input_context.num_input_pipelines > 1:
             ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        cache = self.params["cache_features"]
+        if cache:
+            ds = ds.map(self._load_features, num_parallel_calls=self.num_parallel_calls).cache()
         if self.shuffle:
             ds = ds.shuffle(self.params["shuffle_buffer_size"], seed=self.seed, reshuffle_each_iteration=True)
         if self.repeat:
             ds = ds.repeat()
-        ds = ds.map(self._load_example, num_parallel_calls=self.num_parallel_calls)
-        ds = self._batch(ds)
+        if cache:
+            ds = self._batch(ds, keys.SOURCE_LENGTH)
+        else:
+            ds = ds.map(self._load_audio, num_parallel_calls=self.num_parallel_calls)
+            ds = self._batch(ds, keys.AUDIO_LENGTH)
+            ds = ds.map(self._batch_features, num_parallel_calls=self.num_parallel_calls)
+        if self.mode == "train" and (self.params["vtlp"] is not None or self.params["spec_augment"] is not None):
+            ds = ds.map(self._augment_features, num_parallel_calls=self.num_parallel_calls)
+        if self.params["pad_to"] > 1:
+            ds = ds.map(self._pad_frames)
         prefetch = self.params["prefetch"]
         return ds.prefetch(tf.data.AUTOTUNE if prefetch == -1 else prefetch)
 
     # ------------------------------------------------------------------ dataset pieces
 
-    def _load_example(self, ex: dict) -> dict:
-        training = self.mode == "train"
+    @property
+    def _waveform_augmentation(self) -> bool:
+        augmentation = self.params["augmentation"]
+        return augmentation is not None and any(v is not None for v in augmentation.values())
+
+    def _load_audio(self, ex: dict) -> dict:
+        """Decodes the audio and applies waveform augmentation (train mode only)."""
         file_format = self._formats[0][1:] if len(self._formats) == 1 else None
         audio, _ = decode_audio(ex.pop("path"), file_format, is_path=True)
-        features, length = compute_features_single(audio, self.feature_params, training=training)
-        vtlp = self.params["vtlp"]
-        if training and vtlp is not None:
-            features = frequency_warp(features, tf.random.uniform([], vtlp[0], vtlp[1]))
-        augment = self.params["spec_augment"]
-        if training and augment is not None:
-            features = spec_augment(features, length, **augment)
+        if self.mode == "train" and self._waveform_augmentation:
+            audio = augment_audio(audio, self.params["augmentation"], self.params["sample_freq"])
+        ex[keys.AUDIO] = audio
+        ex[keys.AUDIO_LENGTH] = tf.shape(audio)[0]
         ex[keys.TARGET_LENGTH] = tf.size(ex[keys.TARGET], out_type=tf.int32)
-        ex[keys.SOURCE] = features
-        ex[keys.SOURCE_LENGTH] = length
         return ex
 
-    def _bucket_boundaries(self) -> list[int]:
-        frames = frame_lengths(np.array([r.num_samples for r in self._rows]), self.feature_params)
-        quantiles = np.arange(1, self.params["num_buckets"]) / self.params["num_buckets"]
-        return sorted({int(b) for b in np.quantile(frames, quantiles) if b > 0})
+    def _batch_features(self, batch: dict) -> dict:
+        """``AUDIO [batch, samples]`` -> ``SOURCE [batch, frames, features]`` (dither in train)."""
+        audio, lengths = batch.pop(keys.AUDIO), batch.pop(keys.AUDIO_LENGTH)
+        features, frames = compute_features(audio, lengths, self.feature_params, training=self.mode == "train")
+        batch[keys.SOURCE], batch[keys.SOURCE_LENGTH] = features, frames
+        return batch
 
-    def _batch(self, ds: tf.data.Dataset) -> tf.data.Dataset:
+    def _load_features(self, ex: dict) -> dict:
+        """One example's features (the cached path; waveform augmentation is refused there)."""
+        ex = self._load_audio(ex)
+        audio = ex.pop(keys.AUDIO)
+        del ex[keys.AUDIO_LENGTH]
+        ex[keys.SOURCE], ex[keys.SOURCE_LENGTH] = compute_features_single(
+            audio, self.feature_params, training=self.mode == "train"
+        )
+        return ex
+
+    def _augment_features(self, batch: dict) -> dict:
+        """VTLP and SpecAugment on a batch of features, drawn per example (train mode)."""
+        features, lengths = batch[keys.SOURCE], batch[keys.SOURCE_LENGTH]
+        vtlp = self.params["vtlp"]
+        if vtlp is not None:
+            features = frequency_warp(features, tf.random.uniform(tf.shape(lengths), vtlp[0], vtlp[1]))
+        augment = self.params["spec_augment"]
+        if augment is not None:
+            features = spec_augment(features, lengths, **augment)
+        batch[keys.SOURCE] = features
+        return batch
+
+    def _bucket_boundaries(self, in_samples: bool) -> list[int]:
+        lengths = np.array([r.num_samples for r in self._rows])
+        if not in_samples:
+            lengths = frame_lengths(lengths, self.feature_params)
+        quantiles = np.arange(1, self.params["num_buckets"]) / self.params["num_buckets"]
+        return sorted({int(b) for b in np.quantile(lengths, quantiles) if b > 0})
+
+    def _batch(self, ds: tf.data.Dataset, length_key: str) -> tf.data.Dataset:
+        """Bucketed (by ``length_key``: audio samples or feature frames) padded batches."""
         drop = self.repeat  # an endless stream only ever emits full batches anyway
-        boundaries = self._bucket_boundaries()
+        boundaries = self._bucket_boundaries(in_samples=length_key == keys.AUDIO_LENGTH)
         if boundaries:
-            ds = ds.bucket_by_sequence_length(
-                lambda ex: ex[keys.SOURCE_LENGTH],
+            return ds.bucket_by_sequence_length(
+                lambda ex: ex[length_key],
                 boundaries,
                 [self.batch_size] * (len(boundaries) + 1),
                 drop_remainder=drop,
             )
-        else:
-            ds = ds.padded_batch(self.batch_size, drop_remainder=drop)
-        return ds.map(self._pad_frames) if self.params["pad_to"] > 1 else ds
+        return ds.padded_batch(self.batch_size, drop_remainder=drop)
 
     def _pad_frames(self, batch: dict) -> dict:
         frames = tf.shape(batch[keys.SOURCE])[1]
@@ -250,15 +347,16 @@ class Speech2TextDataLayer(DataLayer):
     # ------------------------------------------------------------------ load-time checks
 
     def _read_rows(self) -> list[_Row]:
-        entries = [e for csv_path in self.params["dataset_files"] for e in _read_csv(csv_path)]
+        entries = [e for path in self.params["dataset_files"] for e in read_dataset_file(path)]
         entries_iter = entries
         if len(entries) > _PROGRESS_MIN_FILES:
             from tqdm import tqdm
 
             entries_iter = tqdm(entries, desc="checking audio files", unit="file")
-        return [self._check_row(*entry) for entry in entries_iter]
+        return [self._check_row(entry) for entry in entries_iter]
 
-    def _check_row(self, where: str, path: str, transcript: str) -> _Row:
+    def _check_row(self, entry: Entry) -> _Row:
+        where, path, transcript = entry.where, entry.path, entry.transcript
         try:
             info = read_audio_info(path)
         except DataError as e:
@@ -268,19 +366,26 @@ class Speech2TextDataLayer(DataLayer):
                 f"{where}: {path} has sample rate {info.sample_rate} Hz, but sample_freq is "
                 f"{self.params['sample_freq']}; resample it, e.g. `sox in.wav -r {self.params['sample_freq']} out.wav`"
             )
+        if entry.duration is not None and abs(entry.duration - info.duration) > _DURATION_TOLERANCE:
+            raise DataError(
+                f"{where}: duration {entry.duration} s differs from the {info.duration:.3f} s of {path}: "
+                "wrong audio file or stale manifest?"
+            )
         if not transcript.strip() and self.mode != "infer":
             raise DataError(f"{where}: empty transcript for {path} (allowed only in infer mode)")
-        missing = unknown_chars(transcript, self.vocab)
+        missing = self.targets.unknown(transcript)
         if missing:
             raise DataError(f"{where}: characters {missing} of transcript {transcript!r} are not in the vocab")
+        ids = self.targets.encode(transcript)
         frames = int(frame_lengths(info.num_samples, self.feature_params))
-        if len(transcript) > frames:
-            # CTC needs at least one frame per character; no model can align such a row.
+        if len(ids) > frames:
+            # CTC needs at least one frame per target token; no model can align such a row.
             raise DataError(
-                f"{where}: transcript of {len(transcript)} characters is longer than the {frames} feature "
+                f"{where}: transcript of {len(ids)} {'subwords' if self.params['bpe'] else 'characters'} is longer "
+                f"than the {frames} feature "
                 f"frames of {path} ({info.duration:.2f} s): wrong audio file or transcript?"
             )
-        return _Row(path, tuple(text_to_ids(transcript, self.vocab)), info.num_samples, info.duration)
+        return _Row(path, tuple(ids), info.num_samples, info.duration)
 
     def _filter(self, rows: list[_Row]) -> list[_Row]:
         if self.mode != "train":
@@ -297,37 +402,3 @@ class Speech2TextDataLayer(DataLayer):
                 hi,
             )
         return kept
-
-
-def _read_csv(csv_path: str) -> list[tuple[str, str, str]]:
-    """Returns ``(where "file:line", resolved audio path, transcript)`` per data row."""
-    if not os.path.isfile(csv_path):
-        raise DataError(f"dataset file not found: {csv_path}")
-    with open(csv_path, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header != CSV_HEADER:
-            raise DataError(f"{csv_path}:1: expected the header {','.join(CSV_HEADER)}, got {header}")
-        entries = []
-        for row in reader:
-            where = f"{csv_path}:{reader.line_num}"
-            if len(row) != len(CSV_HEADER):
-                raise DataError(f"{where}: expected {len(CSV_HEADER)} fields, got {len(row)}: {row}")
-            entries.append((where, _resolve(row[0], csv_path, where), row[2]))
-    return entries
-
-
-def _resolve(wav_filename: str, csv_path: str, where: str) -> str:
-    """Absolute path; relative names are tried against the CWD, then the CSV's directory."""
-    candidates = (
-        [wav_filename]
-        if os.path.isabs(wav_filename)
-        else [
-            os.path.abspath(wav_filename),
-            os.path.join(os.path.dirname(os.path.abspath(csv_path)), wav_filename),
-        ]
-    )
-    for path in candidates:
-        if os.path.isfile(path):
-            return path
-    raise DataError(f"{where}: audio file not found: {wav_filename!r} (tried {candidates})")

@@ -8,7 +8,7 @@ LOGDIR ?= logs/jasper
 # Extra run.py arguments for demo, e.g. make demo ARGS="--max_steps=100"
 ARGS ?=
 
-.PHONY: setup demo corpus test test-slow convergence bench lint clean
+.PHONY: setup demo corpus test test-slow convergence convergence-commands bench lint clean
 
 setup: $(VENV)/.setup-done
 
@@ -43,6 +43,14 @@ test-slow: setup
 # The quality figure of the core issue: train jasper.py for its 30-minute budget and report WER.
 convergence: corpus
 	$(PY) scripts/convergence.py --config_file=$(CONFIG) --logdir=logs/convergence_jasper
+
+# Issue 6: both tiny keyword spotters on the synthetic Speech Commands layout (test accuracy, minutes).
+convergence-commands: setup
+	$(PY) -m open_s2s.data.synth_commands --out data/synth_commands
+	$(PY) scripts/convergence_commands.py --config_file=example_configs/speech_commands/resnet_v1_12_tiny.py \
+		--logdir=logs/convergence_resnet_v1_12_tiny
+	$(PY) scripts/convergence_commands.py --config_file=example_configs/speech_commands/jasper_v1_12_tiny.py \
+		--logdir=logs/convergence_jasper_v1_12_tiny
 
 bench: corpus
 	$(PY) scripts/bench.py

@@ -179,19 +179,31 @@ class EvalHook:
             self.run(step)
 
     def run(self, step: int) -> dict[str, float]:
-        metrics, _ = evaluation.evaluate(self.model, self.dataset, predict_fn=self.predict_fn, gather=self.gather)
+        metrics, records = evaluation.evaluate(self.model, self.dataset, predict_fn=self.predict_fn, gather=self.gather)
         self.last_step = step
         log.info("eval at step %d: %s", step, format_metrics(metrics))
+        text = self.model.eval_text(records)
+        if text:
+            log.info("%s", text)
         if self.writer is not None:
             with self.writer.as_default(step=step):
                 for name, value in metrics.items():
                     tf.summary.scalar(name, value)
+                write_reports(text, self.model.eval_images(records))
         if not self.is_chief:
             return metrics
         append_history(self.history_path, {"step": step, **metrics})
         if self.best.update(metrics, step):
             log.info("new best %s = %.3f, saved to %s", self.best.metric, self.best.best, self.best.dir)
         return metrics
+
+
+def write_reports(text: str, images: Mapping[str, Any]) -> None:
+    """The model's optional eval reports, into the current default summary writer."""
+    if text:
+        tf.summary.text("eval_report", "    " + text.replace("\n", "\n    "))  # markdown code block
+    for name, image in images.items():
+        tf.summary.image(name, image[None])
 
 
 def append_history(path: str, record: dict) -> None:
@@ -271,8 +283,13 @@ def _allreduce_ms(trainer, runtime) -> float | None:
 
 
 def run_eval(model, data_layer, logdir, runtime) -> int:
-    metrics, _ = evaluation.evaluate(model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather)
+    metrics, records = evaluation.evaluate(
+        model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather
+    )
     print("eval: " + format_metrics(metrics), flush=True)
+    text = model.eval_text(records)
+    if text:
+        print(text, flush=True)
     if runtime.is_chief and os.path.isdir(logdir):
         write_json(os.path.join(logdir, "eval_metrics.json"), metrics)
     return 0

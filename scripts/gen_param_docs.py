@@ -19,11 +19,15 @@ from open_s2s.config.schema import BASE_PARAMS  # noqa: E402
 
 def sections():
     from open_s2s.data.speech2text import Speech2TextDataLayer
-    from open_s2s.decoders import FullyConnectedCTCDecoder
+    from open_s2s.data.speech_commands import SpeechCommandsDataLayer
+    from open_s2s.decoders import FullyConnectedCTCDecoder, FullyConnectedSCDecoder
+    from open_s2s.encoders import ResNetEncoder
+    from open_s2s.encoders.ds2_encoder import CONV_PARAMS, DeepSpeech2Encoder
     from open_s2s.encoders.tdnn_encoder import LAYER_PARAMS, TDNNEncoder
-    from open_s2s.losses import CTCLoss
+    from open_s2s.losses import CrossEntropyLoss, CTCLoss
     from open_s2s.models import EncoderDecoderModel
     from open_s2s.optimizers import LARC_PARAMS
+    from open_s2s.optimizers.loss_scaling import BACKOFF_PARAMS, LOGMAX_PARAMS
 
     return [
         ("Top level: runtime, training, logging (`base_params`)", BASE_PARAMS),
@@ -31,9 +35,18 @@ def sections():
         ("`Speech2TextDataLayer` (`data_layer_params`)", Speech2TextDataLayer.all_params()),
         ("`TDNNEncoder` (`encoder_params`)", TDNNEncoder.all_params()),
         ("`TDNNEncoder` `convnet_layers` entries", LAYER_PARAMS),
+        ("`DeepSpeech2Encoder` (`encoder_params`)", DeepSpeech2Encoder.all_params()),
+        ("`DeepSpeech2Encoder` `conv_layers` entries", CONV_PARAMS),
         ("`FullyConnectedCTCDecoder` (`decoder_params`)", FullyConnectedCTCDecoder.all_params()),
         ("`CTCLoss` (`loss_params`)", CTCLoss.PARAMS),
         ("LARC (`larc_params`)", LARC_PARAMS),
+        ('`loss_scaling: "Backoff"` (`loss_scaling_params`; formulas in docs/mixed_precision.md)', BACKOFF_PARAMS),
+        ('`loss_scaling: "LogMax"` (`loss_scaling_params`; formulas in docs/mixed_precision.md)', LOGMAX_PARAMS),
+        # speech commands (issue 6)
+        ("`SpeechCommandsDataLayer` (`data_layer_params`)", SpeechCommandsDataLayer.all_params()),
+        ("`ResNetEncoder` (`encoder_params`)", ResNetEncoder.all_params()),
+        ("`FullyConnectedSCDecoder` (`decoder_params`)", FullyConnectedSCDecoder.all_params()),
+        ("`CrossEntropyLoss` (`loss_params`)", CrossEntropyLoss.PARAMS),
     ]
 
 

@@ -74,6 +74,18 @@ def small_config(tmp_path, tiny_corpus):
     return write_small_config(tmp_path / "small.py", tiny_corpus)
 
 
+@pytest.fixture(scope="session")
+def tiny_commands(tmp_path_factory):
+    """A Speech Commands layout synthesized with 2 speakers per split (about 270 clips)."""
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        pytest.skip("espeak-ng and sox are needed (make setup installs them)")
+    from open_s2s.data.synth_commands import synthesize_dataset
+
+    out = tmp_path_factory.mktemp("synth_commands")
+    synthesize_dataset(str(out), seed=3, max_speakers_per_split=2, jobs=2, progress=False)
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _float32_policy_after_each_test():
     """Tests that run in mixed precision must not leak the global Keras policy."""

@@ -18,12 +18,10 @@ def test_there_are_configs():
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: os.path.relpath(c, REPO))
-def test_config_trains_two_steps(config, tiny_corpus, tmp_path):
+def test_config_trains_two_steps(config, request, tmp_path):
     _, params = resolve_config(config, "train")
-    overrides = [
-        f"--data_layer_params/dataset_files=[{tiny_corpus}/train.csv]",
-        f"--data_layer_params/vocab_file={tiny_corpus}/vocab.txt",
-        "--data_layer_params/max_duration=None",
+    overrides = data_overrides(params, request)
+    overrides += [
         "--max_steps=2",
         "--batch_size_per_gpu=2",
         "--eval_steps=None",
@@ -34,3 +32,15 @@ def test_config_trains_two_steps(config, tiny_corpus, tmp_path):
     code = runner.main([f"--config_file={config}", "--mode=train", f"--logdir={logdir}", *overrides])
     assert code == 0
     assert tf.train.latest_checkpoint(logdir).endswith("model-2")
+
+
+def data_overrides(params, request) -> list[str]:
+    """Points the config's data layer at the matching tiny fixture dataset."""
+    if params["data_layer"].__name__ == "SpeechCommandsDataLayer":
+        return [f"--data_layer_params/dataset_location={request.getfixturevalue('tiny_commands')}"]
+    corpus = request.getfixturevalue("tiny_corpus")
+    return [
+        f"--data_layer_params/dataset_files=[{corpus}/train.csv]",
+        f"--data_layer_params/vocab_file={corpus}/vocab.txt",
+        "--data_layer_params/max_duration=None",
+    ]

@@ -21,6 +21,7 @@ class DataSpec:
       feature_stride: seconds between feature frames (speech families).
       pad_id / bos_id / eos_id: special target ids, -1 when unused.
       num_classes: number of classes (classification families).
+      clip_samples: fixed input length in samples (speech commands), 0 when inputs vary.
     """
 
     vocab_size: int = 0
@@ -32,3 +33,4 @@ class DataSpec:
     bos_id: int = -1
     eos_id: int = -1
     num_classes: int = 0
+    clip_samples: int = 0

@@ -1,4 +1,5 @@
 from open_s2s.decoders.decoder import Decoder
 from open_s2s.decoders.fc_ctc_decoder import FullyConnectedCTCDecoder
+from open_s2s.decoders.fc_sc_decoder import FullyConnectedSCDecoder
 
-__all__ = ["Decoder", "FullyConnectedCTCDecoder"]
+__all__ = ["Decoder", "FullyConnectedCTCDecoder", "FullyConnectedSCDecoder"]

@@ -1,4 +1,5 @@
+from open_s2s.losses.cross_entropy_loss import CrossEntropyLoss
 from open_s2s.losses.ctc_loss import CTCLoss
 from open_s2s.losses.loss import Loss
 
-__all__ = ["CTCLoss", "Loss"]
+__all__ = ["CTCLoss", "CrossEntropyLoss", "Loss"]

@@ -1,4 +1,5 @@
 from open_s2s.models.model import EncoderDecoderModel
 from open_s2s.models.speech2text import Speech2Text
+from open_s2s.models.speech_commands import SpeechCommands
 
-__all__ = ["EncoderDecoderModel", "Speech2Text"]
+__all__ = ["EncoderDecoderModel", "SpeechCommands", "Speech2Text"]

@@ -22,6 +22,8 @@ class EncoderDecoderModel(keras.Model):
 
     * ``eval_batch(batch, decoded) -> list`` (map, per batch, numpy in, records out)
     * ``finalize_eval(records) -> dict`` (reduce; metrics over the whole eval set)
+    * ``eval_text(records) -> str`` and ``eval_images(records) -> {name: [H, W, 3] uint8}``
+      (optional reports, e.g. a confusion matrix, logged and written to TensorBoard)
     * ``infer_batch(batch, decoded) -> list[(index, row)]`` and ``infer_header``
     * ``objects_in_batch(batch)`` for throughput (audio seconds, tokens, ...)
 
@@ -75,6 +77,12 @@ class EncoderDecoderModel(keras.Model):
         return []
 
     def finalize_eval(self, records: list[Any]) -> dict[str, float]:
+        return {}
+
+    def eval_text(self, records: list[Any]) -> str:
+        return ""
+
+    def eval_images(self, records: list[Any]) -> dict[str, Any]:
         return {}
 
     def infer_batch(self, batch: dict[str, Any], decoded: dict[str, Any]) -> list[tuple[int, list[str]]]:

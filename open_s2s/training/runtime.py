@@ -96,8 +96,10 @@ class Runtime:
         """Seconds one gradient all-reduce of tensors of ``shapes`` takes (None: one replica)."""
         if self.num_replicas == 1:
             return None
-        grads = [tf.ones(shape, tf.float32) for shape in shapes]
-        fn = tf.function(lambda: self.run_on_replicas(self.reduce_gradients, grads))
+        def reduce_ones():
+            return self.reduce_gradients([tf.ones(shape, tf.float32) for shape in shapes])
+
+        fn = tf.function(lambda: self.run_on_replicas(reduce_ones))
         tf.nest.map_structure(lambda t: t.numpy(), fn())  # trace and warm up
         start = time.perf_counter()
         for _ in range(calls):

@@ -179,7 +179,9 @@ class EvalHook:
             self.run(step)
 
     def run(self, step: int) -> dict[str, float]:
-        metrics, records = evaluation.evaluate(self.model, self.dataset, predict_fn=self.predict_fn, gather=self.gather)
+        metrics, records = evaluation.evaluate(
+            self.model, self.dataset, predict_fn=self.predict_fn, gather=self.gather, progress=self.is_chief
+        )
         self.last_step = step
         log.info("eval at step %d: %s", step, format_metrics(metrics))
         text = self.model.eval_text(records)
@@ -284,7 +286,7 @@ def _allreduce_ms(trainer, runtime) -> float | None:
 
 def run_eval(model, data_layer, logdir, runtime) -> int:
     metrics, records = evaluation.evaluate(
-        model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather
+        model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather, progress=runtime.is_chief
     )
     print("eval: " + format_metrics(metrics), flush=True)
     text = model.eval_text(records)
@@ -302,7 +304,9 @@ def run_infer(model, data_layer, args, logdir, runtime) -> int:
             raise ConfigError("--save_logits runs in one process: drop --use_horovod/--num_gpus")
         rows = save_infer_logits(model, data_layer, args.save_logits)
     else:
-        rows = evaluation.infer(model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather)
+        rows = evaluation.infer(
+            model, data_layer.build_dataset(runtime.input_context()), gather=runtime.gather, progress=runtime.is_chief
+        )
     if not runtime.is_chief:
         return 0
     names = data_layer.sample_names

@@ -36,6 +36,7 @@ def evaluate(
     desc: str = "eval",
     predict_fn: Callable | None = None,
     gather: Callable[[list], list] = lambda items: items,
+    progress: bool = True,
 ) -> tuple[dict[str, float], list[Any]]:
     """Runs the whole eval set; returns (metrics incl. 'loss', records).
 
@@ -44,7 +45,8 @@ def evaluate(
     """
     predict_fn = predict_fn or make_predict_fn(model, dataset.element_spec)
     records, losses, weights = [], [], []
-    for batch in tqdm(dataset, total=total, desc=desc, unit="batch", leave=False, mininterval=2.0):
+    bar = tqdm(dataset, total=total, desc=desc, unit="batch", leave=False, mininterval=2.0, disable=not progress)
+    for batch in bar:
         loss, decoded = predict_fn(batch)
         batch_np, decoded_np = to_numpy(batch), to_numpy(decoded)
         records.extend(model.eval_batch(batch_np, decoded_np))
@@ -59,12 +61,17 @@ def evaluate(
 
 
 def infer(
-    model, dataset: tf.data.Dataset, total: int | None = None, gather: Callable[[list], list] = lambda items: items
+    model,
+    dataset: tf.data.Dataset,
+    total: int | None = None,
+    gather: Callable[[list], list] = lambda items: items,
+    progress: bool = True,
 ) -> list[tuple[int, Any]]:
     """Runs inference; returns ``(index, prediction)`` pairs of all processes sorted by input index."""
     predict_fn = make_predict_fn(model, dataset.element_spec)
     rows = []
-    for batch in tqdm(dataset, total=total, desc="infer", unit="batch", leave=False, mininterval=2.0):
+    bar = tqdm(dataset, total=total, desc="infer", unit="batch", leave=False, mininterval=2.0, disable=not progress)
+    for batch in bar:
         _, decoded = predict_fn(batch)
         rows.extend(model.infer_batch(to_numpy(batch), to_numpy(decoded)))
     rows = gather(rows)

@@ -96,6 +96,7 @@ class Runtime:
         """Seconds one gradient all-reduce of tensors of ``shapes`` takes (None: one replica)."""
         if self.num_replicas == 1:
             return None
+
         def reduce_ones():
             return self.reduce_gradients([tf.ones(shape, tf.float32) for shape in shapes])
 

@@ -30,8 +30,12 @@ class ShiftedDepthwiseConv1D(keras.layers.Layer):
         super().__init__(**kwargs)
         self.channels, self.kernel_size, self.stride, self.dilation = channels, kernel_size, stride, dilation
         self.kernel_initializer = kernel_initializer
+
+    def build(self, input_shape):
+        # Created in build, not __init__, so the weight's path nests under the parent layers
+        # ("encoder/block0_conv0/depthwise/depthwise_kernel"): checkpoints key variables by path.
         self.kernel = self.add_weight(
-            shape=(kernel_size, channels), initializer=kernel_initializer, name="depthwise_kernel"
+            shape=(self.kernel_size, self.channels), initializer=self.kernel_initializer, name="depthwise_kernel"
         )
 
     def call(self, x):

@@ -33,3 +33,21 @@ def test_gradient_reaches_kernel_and_config_round_trip():
     assert np.abs(tape.gradient(loss, layer.kernel).numpy()).sum() > 0
     clone = ShiftedDepthwiseConv1D.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+
+
+def test_separable_blocks_have_distinct_variable_paths():
+    """Checkpoints key variables by path: two separable blocks must not share one."""
+    from open_s2s.data import keys
+    from open_s2s.data.data_spec import DataSpec
+    from open_s2s.encoders import TDNNEncoder
+
+    layers = [
+        {"type": "sep_conv1d", "kernel_size": [5], "num_channels": 8, "repeat": 2},
+        {"type": "sep_conv1d", "kernel_size": [3], "num_channels": 8},
+    ]
+    encoder = TDNNEncoder({"convnet_layers": layers}, DataSpec(vocab_size=28, num_features=16), name="encoder")
+    encoder({keys.SOURCE: tf.zeros([1, 10, 16]), keys.SOURCE_LENGTH: tf.constant([10])})
+    paths = [v.path for v in encoder.variables]
+    depthwise = [p for p in paths if p.endswith("depthwise_kernel")]
+    assert len(depthwise) == 3 and all(p.startswith("encoder/block") for p in depthwise)
+    assert len(paths) == len(set(paths))

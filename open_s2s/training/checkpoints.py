@@ -128,7 +128,7 @@ def warm_start(model: keras.Model, source: str, skip_regex: str | None = None) -
     shapes = reader.get_variable_to_shape_map()
     loaded, skipped = 0, []
     for name, var in model_vars(model).items():
-        key = "model/" + name.replace("/", ".S") + "/.ATTRIBUTES/VARIABLE_VALUE"
+        key = _ckpt_key("model", name)
         if (skip_regex and re.search(skip_regex, name)) or key not in shapes or list(shapes[key]) != list(var.shape):
             skipped.append(name)
             continue

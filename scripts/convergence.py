@@ -26,19 +26,28 @@ def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
+def train_and_infer(config_file: str, logdir: str, overrides: list[str]) -> tuple[float, str]:
+    """Fresh train_eval run in ``logdir``, then infer on the test split.
+
+    Returns (train_eval minutes, path of the test predictions CSV).
+    """
+    if os.path.exists(logdir):
+        shutil.rmtree(logdir)
+    base = [sys.executable, "run.py", f"--config_file={config_file}", f"--logdir={logdir}", *overrides]
+    start = time.time()
+    run(base + ["--mode=train_eval"])
+    train_minutes = (time.time() - start) / 60
+    predictions = os.path.join(logdir, "test_predictions.csv")
+    run(base + ["--mode=infer", f"--infer_output_file={predictions}"])
+    return train_minutes, predictions
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_file", default="example_configs/jasper.py")
     parser.add_argument("--logdir", default="logs/convergence_jasper")
     args, overrides = parser.parse_known_args()
-    if os.path.exists(args.logdir):
-        shutil.rmtree(args.logdir)
-    base = [sys.executable, "run.py", f"--config_file={args.config_file}", f"--logdir={args.logdir}", *overrides]
-    start = time.time()
-    run(base + ["--mode=train_eval"])
-    train_minutes = (time.time() - start) / 60
-    predictions = os.path.join(args.logdir, "test_predictions.csv")
-    run(base + ["--mode=infer", f"--infer_output_file={predictions}"])
+    train_minutes, _ = train_and_infer(args.config_file, args.logdir, overrides)
     with open(os.path.join(args.logdir, "infer_metrics.json")) as f:
         test = json.load(f)
     with open(os.path.join(args.logdir, "eval_history.json")) as f:

@@ -17,20 +17,14 @@ import csv
 import json
 import os
 import platform
-import shutil
-import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from convergence import train_and_infer  # noqa: E402  (scripts/ is on sys.path)
+
 from open_s2s.data.speech_commands import labels  # noqa: E402
-
-
-def run(cmd: list[str]) -> None:
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT)
 
 
 def reference(path: str, names: tuple[str, ...]) -> str:
@@ -68,14 +62,7 @@ def main() -> int:
     parser.add_argument("--logdir", default="logs/convergence_resnet_v1_12_tiny")
     parser.add_argument("--label_set", default="v1-12")
     args, overrides = parser.parse_known_args()
-    if os.path.exists(args.logdir):
-        shutil.rmtree(args.logdir)
-    base = [sys.executable, "run.py", f"--config_file={args.config_file}", f"--logdir={args.logdir}", *overrides]
-    start = time.time()
-    run(base + ["--mode=train_eval"])
-    train_minutes = (time.time() - start) / 60
-    predictions = os.path.join(args.logdir, "test_predictions.csv")
-    run(base + ["--mode=infer", f"--infer_output_file={predictions}"])
+    train_minutes, predictions = train_and_infer(args.config_file, args.logdir, overrides)
     with open(os.path.join(args.logdir, "eval_history.json")) as f:
         history = json.load(f)
     record = {

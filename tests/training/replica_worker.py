@@ -8,13 +8,14 @@ horovodrun job. Every mode reads the same fixed eval-mode batches (no dither, no
 augmentation) and starts from the same seed, so the weights must agree.
 """
 
+import functools
 import sys
 
 import numpy as np
 import tensorflow as tf
+from test_trainer import concat as concat_pair  # this script's folder is on sys.path
 
 from open_s2s.config.loader import resolve_config
-from open_s2s.data import keys
 from open_s2s.modes import build_model, make_data_layer
 from open_s2s.training.runtime import make_runtime
 from open_s2s.training.trainer import Trainer
@@ -23,19 +24,8 @@ REPLICAS = 2
 
 
 def concat(batches):
-    t = max(int(b[keys.SOURCE].shape[1]) for b in batches)
-    lab = max(int(b[keys.TARGET].shape[1]) for b in batches)
-    out = {}
-    for k in batches[0]:
-        parts = []
-        for b in batches:
-            x = b[k]
-            width = {keys.SOURCE: t, keys.TARGET: lab}.get(k)
-            if width is not None:
-                x = tf.pad(x, [[0, 0], [0, width - x.shape[1]]] + [[0, 0]] * (x.shape.rank - 2))
-            parts.append(x)
-        out[k] = tf.concat(parts, 0)
-    return out
+    """One batch of all ``batches``, padded along time (test_trainer's pairwise concat)."""
+    return functools.reduce(concat_pair, batches)
 
 
 def main(config, out, mode, steps, iter_size, *overrides):

@@ -213,6 +213,8 @@ class FeatureParams:
       dither: std of Gaussian noise added to the samples, in training only.
       preemph: pre-emphasis coefficient (``y[t] = x[t] - preemph * x[t-1]``); None = off.
       norm_per_feature: per-utterance mean/std normalisation over valid frames.
+      subtract_mean_per_feature: per-utterance mean subtraction only (no division), when
+        ``norm_per_feature`` is off.
       window: 'hanning' (periodic Hann), 'hamming' or 'none'.
       mel_fmin / mel_fmax: mel filterbank range in Hz; fmax None = sample_freq / 2.
       num_mels: mel bands for 'mfcc'; None = 2 * num_audio_features (OpenSeq2Seq).
@@ -228,6 +230,7 @@ class FeatureParams:
     dither: float = 1e-5
     preemph: float | None = 0.97
     norm_per_feature: bool = True
+    subtract_mean_per_feature: bool = False
     window: str = "hanning"
     mel_fmin: float = 0.0
     mel_fmax: float | None = None
@@ -354,10 +357,12 @@ def _power_to_features(power: tf.Tensor, params: FeatureParams) -> tf.Tensor:
     return tf.signal.dct(log_mel, type=2, norm="ortho")[..., :num]
 
 
-def _normalize(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    """Per-utterance, per-feature mean/std over the frames where ``mask`` is 1."""
+def _normalize(features: tf.Tensor, mask: tf.Tensor, divide: bool = True) -> tf.Tensor:
+    """Per-utterance, per-feature mean (and std) over the frames where ``mask`` is 1."""
     count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
     mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
+    if not divide:
+        return features - mean
     var = tf.reduce_sum(tf.square((features - mean) * mask), axis=1, keepdims=True) / count
     return (features - mean) / (tf.sqrt(var) + 1e-5)
 
@@ -389,6 +394,8 @@ def compute_features(audio, audio_length, params: FeatureParams, training: bool 
     mask = tf.sequence_mask(lengths, tf.shape(features)[1], tf.float32)[..., None]
     if params.norm_per_feature:
         features = _normalize(features, mask)
+    elif params.subtract_mean_per_feature:
+        features = _normalize(features, mask, divide=False)
     return features * mask, lengths
 
 

@@ -25,6 +25,7 @@ from open_s2s.data.audio import (
 )
 from open_s2s.data.augmentation import (
     AUGMENTATION_PARAMS,
+    SPEC_AUGMENT_PARAMS,
     augment_audio,
     check_noise_levels,
     frequency_warp,
@@ -60,14 +61,6 @@ def _warp_range(value: Any) -> str | None:
 
 def _non_negative(value: Any) -> str | None:
     return None if value is None or value >= 0 else "must be >= 0"
-
-
-SPEC_AUGMENT_PARAMS = {
-    "num_freq_masks": Param(int, 2, doc="Frequency masks per utterance.", check=_non_negative),
-    "max_freq_mask": Param(int, 10, doc="Maximum frequency mask width (feature bins).", check=_non_negative),
-    "num_time_masks": Param(int, 2, doc="Time masks per utterance.", check=_non_negative),
-    "max_time_mask": Param(int, 20, doc="Maximum time mask width (frames).", check=_non_negative),
-}
 
 
 def _load_targets(params: Mapping[str, Any]) -> CharVocab | SentencePieceVocab:

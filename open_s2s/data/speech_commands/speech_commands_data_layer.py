@@ -19,6 +19,7 @@ from open_s2s.data.audio import (
     frequency_warp,
     read_audio_info,
 )
+from open_s2s.data.augmentation import SPEC_AUGMENT_PARAMS, spec_augment
 from open_s2s.data.data_layer import DataLayer
 from open_s2s.data.data_spec import DataSpec
 from open_s2s.data.speech_commands import labels, layout
@@ -63,7 +64,11 @@ class SpeechCommandsDataLayer(DataLayer):
     ``sox speed`` does), a random time shift of up to ``time_shift_ms`` and, with
     probability ``background_frequency``, a random background-noise excerpt mixed in at a
     uniform random level in [0, ``background_volume``]; with ``vtlp``, a random warp of
-    the mel axis (vocal-tract-length perturbation, as in Speech2TextDataLayer).
+    the mel axis (vocal-tract-length perturbation, as in Speech2TextDataLayer); with
+    ``spec_augment``, SpecAugment frequency and time masks. ``subtract_mean_per_feature``
+    removes each mel bin's per-clip mean (in every mode and in the exported models), the
+    cepstral-mean-normalization habit that takes out the average spectral envelope of
+    voice and channel.
 
     Batches (dict keyed by ``open_s2s.data.keys``): SOURCE ``[batch, frames,
     num_audio_features]`` float32 (frames is the same for every clip), SOURCE_LENGTH
@@ -90,6 +95,12 @@ class SpeechCommandsDataLayer(DataLayer):
         "norm_per_feature": Param(
             bool, False, doc="Per-clip mean/std normalisation of each feature (off: keeps the level, see above)."
         ),
+        "subtract_mean_per_feature": Param(
+            bool,
+            False,
+            doc="Subtract each feature's per-clip mean (no division: safe on stationary noise); "
+            "removes the clip's average spectral envelope (voice, channel).",
+        ),
         "unknown_percentage": Param(
             float, 10.0, doc="v1-12: _unknown_ clips, % of the command clips.", check=_percentage
         ),
@@ -107,6 +118,10 @@ class SpeechCommandsDataLayer(DataLayer):
             None,
             doc="Train: [min, max] of the random frequency-warp factor (VTLP); None = off.",
             check=_speed_range,
+        ),
+        "spec_augment": Param(
+            (dict, type(None)), None, doc="Train: SpecAugment masks (filled with the clip's mean); None = off.",
+            spec=SPEC_AUGMENT_PARAMS,
         ),
         "cache_data": Param(bool, True, doc="Keep decoded clips in memory after the first epoch."),
     }
@@ -235,6 +250,10 @@ class SpeechCommandsDataLayer(DataLayer):
         vtlp = self.params["vtlp"]
         if training and vtlp is not None:
             features = frequency_warp(features, tf.random.uniform([], vtlp[0], vtlp[1]))
+        masks = self.params["spec_augment"]
+        if training and masks is not None:
+            mean = tf.reduce_mean(features)  # masked cells take the clip's mean, not 0 (features are not normalized)
+            features = spec_augment(features - mean, length, **masks) + mean
         return {
             keys.SOURCE: features[0],
             keys.SOURCE_LENGTH: length[0],

@@ -134,6 +134,42 @@ def test_train_augments_and_eval_is_deterministic(layout):
     assert a.shape == b.shape and not np.allclose(a, b)
 
 
+def test_subtract_mean_per_feature_centres_each_mel_bin(layout):
+    """Eval features minus their per-bin clip mean (numpy) equal the layer's centred features."""
+    root, _ = layout
+    plain = np.concatenate([b[keys.SOURCE].numpy() for b in make(root, "eval").build_dataset()])
+    dl = make(root, "eval", subtract_mean_per_feature=True)
+    centred = np.concatenate([b[keys.SOURCE].numpy() for b in dl.build_dataset()])
+    np.testing.assert_allclose(centred, plain - plain.mean(axis=1, keepdims=True), atol=1e-3)
+    assert np.abs(plain.mean(axis=1)).max() > 1.0  # the check above is not vacuous
+    # the exported models compute features from the same FeatureParams
+    config = {"dataset_location": str(root), "subtract_mean_per_feature": True}
+    _, feature_params = SpeechCommandsDataLayer.spec_from_params(config)
+    assert feature_params.subtract_mean_per_feature
+
+
+def test_spec_augment_masks_with_the_clip_mean_in_train_only(layout):
+    root, _ = layout
+    masks = {"num_freq_masks": 1, "max_freq_mask": 6, "num_time_masks": 1, "max_time_mask": 30}
+    common = {"shuffle": False, "repeat": False, "speed_perturbation": None, "time_shift_ms": 0.0,
+              "background_frequency": 0.0, "dither": 0.0, "silence_percentage": 0.0}
+    plain_dl, dl = make(root, "train", **common), make(root, "train", spec_augment=masks, **common)
+    plain, masked = [np.concatenate([b[keys.SOURCE].numpy() for b in d.build_dataset()]) for d in (plain_dl, dl)]
+    # clips longer than 1 s get a random crop in train mode: compare the others only
+    short = [soundfile.info(e.path).frames <= RATE for e in dl.examples]
+    plain, masked = plain[short], masked[short]
+    changed = ~np.isclose(masked, plain, atol=1e-4)
+    assert changed.any()
+    for clip_plain, clip_masked, clip_changed in zip(plain, masked, changed):
+        # every changed cell holds the clip's mean; masks are single bands of bounded width
+        np.testing.assert_allclose(clip_masked[clip_changed], clip_plain.mean(), atol=1e-3)
+        bins, frames = np.flatnonzero(clip_changed.all(axis=0)), np.flatnonzero(clip_changed.all(axis=1))
+        assert len(bins) <= 6 and len(frames) <= 30
+    evaluated = [b[keys.SOURCE].numpy() for b in make(root, "eval", spec_augment=masks).build_dataset()]
+    reference = [b[keys.SOURCE].numpy() for b in make(root, "eval").build_dataset()]
+    np.testing.assert_array_equal(np.concatenate(evaluated), np.concatenate(reference))
+
+
 def test_infer_names_files_and_silence_clips(layout):
     root, _ = layout
     dl = make(root, "infer")

@@ -33,8 +33,8 @@ ENV = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
 SGD = ["--optimizer=SGD", "--optimizer_params={}", "--lr_policy_params/learning_rate=0.05"]
 
 
-def run_worker(config, out, mode, steps=2, iter_size=1, launcher=()):
-    args = [config, str(out), mode, str(steps), str(iter_size), *NO_RANDOMNESS, *SGD]
+def run_worker(config, out, mode, steps=2, iter_size=1, launcher=(), extra=()):
+    args = [config, str(out), mode, str(steps), str(iter_size), *NO_RANDOMNESS, *SGD, *extra]
     done = subprocess.run(
         [*launcher, sys.executable, WORKER, *args], env=ENV, capture_output=True, text=True, timeout=900
     )
@@ -125,3 +125,41 @@ def test_a_dying_rank_stops_the_job_with_its_rank_named(tmp_path):
     )
     assert done.returncode != 0
     assert "rank" in (done.stdout + done.stderr).lower() and "1" in (done.stdout + done.stderr)
+
+
+# ---------------------------------------------------------------- keyword spotting (issue 6)
+
+COMMANDS_CONFIG = os.path.join(ROOT, "example_configs", "speech_commands", "jasper_v1_12_tiny.py")
+
+
+def commands_overrides(data):
+    """The committed Jasper keyword spotter on the tiny commands fixture, float32, batch 4."""
+    return [f"--data_layer_params/dataset_location={data}", "--batch_size_per_gpu=4", "--dtype=float32"]
+
+
+@pytest.mark.parametrize("mode", ["towers", pytest.param("horovod", marks=needs_horovod)])
+def test_keyword_spotter_replicas_equal_one_replica_on_the_combined_batch(tiny_commands, tmp_path, mode):
+    # the worker reads eval-mode batches with the train params: keep the config's shuffle off there
+    extra = [*commands_overrides(tiny_commands), "--data_layer_params/shuffle=False"]
+    single = run_worker(COMMANDS_CONFIG, tmp_path / "single.npz", "single", extra=extra)
+    launcher = [HOROVODRUN, "-np", "2", "-H", "localhost:2"] if mode == "horovod" else ()
+    other = run_worker(COMMANDS_CONFIG, tmp_path / f"{mode}.npz", mode, extra=extra, launcher=launcher)
+    assert_same_update(single, other)
+
+
+@needs_horovod
+def test_keyword_spotter_horovod_train_and_infer(tiny_commands, tmp_path):
+    hvd = [HOROVODRUN, "-np", "2", "-H", "localhost:2"]
+    logdir = tmp_path / "run"
+    base = [f"--config_file={COMMANDS_CONFIG}", f"--logdir={logdir}", *commands_overrides(tiny_commands)]
+    done = run_py(*base, "--mode=train_eval", "--use_horovod=True", "--max_steps=3", "--eval_steps=3", launcher=hvd)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (logdir / "eval_history.json").exists()  # the eval during training ran
+    rows = {}
+    for name, launcher, flags in (("single", (), []), ("hvd", hvd, ["--use_horovod=True"])):
+        csv = tmp_path / f"{name}.csv"
+        done = run_py(*base, "--mode=infer", f"--infer_output_file={csv}", *flags, launcher=launcher)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        rows[name] = csv.read_text()
+    assert rows["hvd"] == rows["single"]  # every test clip once, in order, same label and probability
+    assert rows["single"].startswith("wav_filename,predicted_label,probability")

@@ -151,8 +151,15 @@ def test_subtract_mean_per_feature_centres_each_mel_bin(layout):
 def test_spec_augment_masks_with_the_clip_mean_in_train_only(layout):
     root, _ = layout
     masks = {"num_freq_masks": 1, "max_freq_mask": 6, "num_time_masks": 1, "max_time_mask": 30}
-    common = {"shuffle": False, "repeat": False, "speed_perturbation": None, "time_shift_ms": 0.0,
-              "background_frequency": 0.0, "dither": 0.0, "silence_percentage": 0.0}
+    common = {
+        "shuffle": False,
+        "repeat": False,
+        "speed_perturbation": None,
+        "time_shift_ms": 0.0,
+        "background_frequency": 0.0,
+        "dither": 0.0,
+        "silence_percentage": 0.0,
+    }
     plain_dl, dl = make(root, "train", **common), make(root, "train", spec_augment=masks, **common)
     plain, masked = [np.concatenate([b[keys.SOURCE].numpy() for b in d.build_dataset()]) for d in (plain_dl, dl)]
     # clips longer than 1 s get a random crop in train mode: compare the others only

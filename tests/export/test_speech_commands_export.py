@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 
 import numpy as np
 import pytest
-import soundfile
-import tensorflow as tf
 
-from open_s2s import modes, runner
-from open_s2s.config.loader import resolve_config
-from open_s2s.data import keys
-from open_s2s.data.speech_commands.speech_commands_data_layer import fit_clip
-from open_s2s.training import checkpoints as ckpt_lib
+from open_s2s import runner
+from scripts import commands_export_parity as parity
 
 CONFIG = """
 from open_s2s.data.speech_commands import SpeechCommandsDataLayer
@@ -33,7 +29,8 @@ base_params = {{
                        "conv_kernel_size": 3}},
     "decoder": FullyConnectedSCDecoder, "loss": CrossEntropyLoss,
     "data_layer": SpeechCommandsDataLayer,
-    "data_layer_params": {{"dataset_location": "{data}", "num_audio_features": 32}},
+    "data_layer_params": {{"dataset_location": "{data}", "num_audio_features": 32,
+                          "subtract_mean_per_feature": True}},
 }}
 """
 
@@ -51,58 +48,31 @@ def exported(tiny_commands, tmp_path_factory):
     return str(config), logdir
 
 
-def in_process(config, logdir):
-    """Probabilities of the restored model on the test split, by example index."""
-    model_cls, params = resolve_config(config, "infer")
-    dl = modes.make_data_layer(params, "infer")
-    model = modes.build_model(model_cls, params, dl.spec)
-    ckpt_lib.restore(ckpt_lib.make_checkpoint(model, None), ckpt_lib.find_checkpoint(logdir), model_only=True)
-    probs = np.zeros([dl.num_samples, dl.spec.num_classes], np.float32)
-    for batch in dl.build_dataset():
-        probs[batch[keys.INDEX].numpy()] = model.decode(model(batch, training=False))["probabilities"].numpy()
-    return dl, probs
-
-
-def raw_clips(dl):
-    """The test split as raw audio: each file, or the noise excerpt of a silence clip."""
-    clips = []
-    for e in dl.examples:
-        audio, _ = soundfile.read(e.path, dtype="float32")
-        clips.append(audio if e.noise_index < 0 else audio[e.offset : e.offset + 16000] * np.float32(e.gain))
-    return clips
-
-
 def test_saved_model_and_tflite_match_in_process(exported):
     config, logdir = exported
-    dl, expected = in_process(config, logdir)
-    clips = raw_clips(dl)
+    dl, expected = parity.in_process(config, logdir)
+    clips = parity.raw_clips(dl)
     assert len({len(c) for c in clips}) > 1  # some clips are shorter than 1 s
-    serve = tf.saved_model.load(os.path.join(logdir, "export")).signatures["serving_default"]
-    padded = np.zeros([len(clips), max(len(c) for c in clips)], np.float32)
-    for i, c in enumerate(clips):
-        padded[i, : len(c)] = c
-    out = serve(audio=tf.constant(padded), audio_length=tf.constant([len(c) for c in clips], tf.int32))
-    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=2e-4)
-    labels = [line.strip() for line in open(os.path.join(logdir, "export", "labels.txt"))]
-    assert [s.decode() for s in out["label"].numpy()] == [labels[i] for i in expected.argmax(axis=1)]
+    probs, labels = parity.saved_model_outputs(os.path.join(logdir, "export"), clips)
+    np.testing.assert_allclose(probs, expected, atol=2e-4)
+    names = [line.strip() for line in open(os.path.join(logdir, "export", "labels.txt"))]
+    assert labels == [names[i] for i in expected.argmax(axis=1)]
+    probs, ids = parity.tflite_outputs(os.path.join(logdir, "export", "model.tflite"), clips, 16000)
+    np.testing.assert_allclose(probs, expected, atol=2e-4)
+    np.testing.assert_array_equal(ids, expected.argmax(axis=1))
 
-    interpreter = tf.lite.Interpreter(model_path=os.path.join(logdir, "export", "model.tflite"))
-    interpreter.allocate_tensors()
-    (inp,) = interpreter.get_input_details()
-    outputs = interpreter.get_output_details()  # frozen graphs name outputs Identity*: pick by dtype
-    prob_index = next(d["index"] for d in outputs if d["dtype"] == np.float32)
-    label_index = next(d["index"] for d in outputs if d["dtype"] == np.int32)
-    for i, c in enumerate(clips):
-        clip = fit_clip(c[None], [len(c)], 16000).numpy()
-        interpreter.set_tensor(inp["index"], clip)
-        interpreter.invoke()
-        np.testing.assert_allclose(interpreter.get_tensor(prob_index)[0], expected[i], atol=2e-4)
-        assert interpreter.get_tensor(label_index)[0] == expected[i].argmax()
+
+def test_parity_script_reports_agreement(exported):
+    config, logdir = exported
+    assert parity.main([f"--config_file={config}", f"--logdir={logdir}"]) == 0
+    with open(os.path.join(logdir, "export_parity.json")) as f:
+        report = json.load(f)
+    assert report["saved_model_labels_equal"] == report["tflite_labels_equal"] == report["clips"] > 0
 
 
 def test_infer_csv_rows(exported, tmp_path):
     config, logdir = exported
-    dl, expected = in_process(config, logdir)
+    dl, expected = parity.in_process(config, logdir)
     with open(os.path.join(os.path.dirname(logdir), "pred.csv")) as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["wav_filename", "predicted_label", "probability"]

@@ -120,7 +120,9 @@ class SpeechCommandsDataLayer(DataLayer):
             check=_speed_range,
         ),
         "spec_augment": Param(
-            (dict, type(None)), None, doc="Train: SpecAugment masks (filled with the clip's mean); None = off.",
+            (dict, type(None)),
+            None,
+            doc="Train: SpecAugment masks (filled with the clip's mean); None = off.",
             spec=SPEC_AUGMENT_PARAMS,
         ),
         "cache_data": Param(bool, True, doc="Keep decoded clips in memory after the first epoch."),

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -26,19 +27,22 @@ def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
-def train_and_infer(config_file: str, logdir: str, overrides: list[str]) -> tuple[float, str]:
+def train_and_infer(config_file: str, logdir: str, overrides: list[str], launcher: str = "") -> tuple[float, str]:
     """Fresh train_eval run in ``logdir``, then infer on the test split.
 
+    ``launcher`` (e.g. ``"horovodrun -np 2 -H localhost:2"``) prefixes the training command
+    only; pass ``--use_horovod=True`` in ``overrides`` with it. Infer runs in one process.
     Returns (train_eval minutes, path of the test predictions CSV).
     """
     if os.path.exists(logdir):
         shutil.rmtree(logdir)
     base = [sys.executable, "run.py", f"--config_file={config_file}", f"--logdir={logdir}", *overrides]
     start = time.time()
-    run(base + ["--mode=train_eval"])
+    run(shlex.split(launcher) + base + ["--mode=train_eval"])
     train_minutes = (time.time() - start) / 60
     predictions = os.path.join(logdir, "test_predictions.csv")
-    run(base + ["--mode=infer", f"--infer_output_file={predictions}"])
+    single = [a for a in base if not a.startswith("--use_horovod")]
+    run(single + ["--mode=infer", f"--infer_output_file={predictions}"])
     return train_minutes, predictions
 
 
@@ -46,8 +50,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_file", default="example_configs/jasper.py")
     parser.add_argument("--logdir", default="logs/convergence_jasper")
+    parser.add_argument("--launcher", default="", help='Training launcher, e.g. "horovodrun -np 2 -H localhost:2".')
     args, overrides = parser.parse_known_args()
-    train_minutes, _ = train_and_infer(args.config_file, args.logdir, overrides)
+    train_minutes, _ = train_and_infer(args.config_file, args.logdir, overrides, args.launcher)
     with open(os.path.join(args.logdir, "infer_metrics.json")) as f:
         test = json.load(f)
     with open(os.path.join(args.logdir, "eval_history.json")) as f:
@@ -55,6 +60,7 @@ def main() -> int:
     record = {
         "config_file": args.config_file,
         "overrides": overrides,
+        "launcher": args.launcher,
         "train_eval_minutes": round(train_minutes, 2),
         "test_WER": test["WER"],
         "test_CER": test["CER"],

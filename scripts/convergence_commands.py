@@ -7,7 +7,8 @@ Trains with ``--mode=train_eval`` (validation split), then runs ``--mode=infer``
 split (held-out voices) and writes ``<logdir>/convergence.json``: wall-clock training
 minutes, test accuracy, the test confusion matrix, and how often ``_unknown_`` and the
 command words were confused for one another. Extra ``--key=value`` arguments go to run.py
-as config overrides (e.g. ``--dtype=float32 --max_steps=2000``).
+as config overrides (e.g. ``--dtype=float32 --max_steps=2000``); ``--launcher`` runs the
+training under a launcher, e.g. ``--launcher="horovodrun -np 2 -H localhost:2" --use_horovod=True``.
 """
 
 from __future__ import annotations
@@ -61,13 +62,15 @@ def main() -> int:
     parser.add_argument("--config_file", default="example_configs/speech_commands/resnet_v1_12_tiny.py")
     parser.add_argument("--logdir", default="logs/convergence_resnet_v1_12_tiny")
     parser.add_argument("--label_set", default="v1-12")
+    parser.add_argument("--launcher", default="", help='Training launcher, e.g. "horovodrun -np 2 -H localhost:2".')
     args, overrides = parser.parse_known_args()
-    train_minutes, predictions = train_and_infer(args.config_file, args.logdir, overrides)
+    train_minutes, predictions = train_and_infer(args.config_file, args.logdir, overrides, args.launcher)
     with open(os.path.join(args.logdir, "eval_history.json")) as f:
         history = json.load(f)
     record = {
         "config_file": args.config_file,
         "overrides": overrides,
+        "launcher": args.launcher,
         "train_eval_minutes": round(train_minutes, 2),
         **summarize(predictions, args.label_set),
         "validation_history": history,

@@ -35,13 +35,13 @@ base_params = {
     "use_horovod": False,
     "dtype": "mixed_bf16",
     "batch_size_per_gpu": 32,
-    "max_steps": 2000,
+    "max_steps": 8000,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
     "print_samples_steps": None,
-    "save_checkpoint_steps": 500,
+    "save_checkpoint_steps": 2000,
     "num_checkpoints": 2,
-    "eval_steps": 500,
+    "eval_steps": 2000,
     "logdir": "logs/jasper_v1_12_tiny",
 
     "optimizer": NovoGrad,
@@ -79,9 +79,17 @@ base_params = {
         "input_type": "logfbank",
         "window_size": 0.025,
         "window_stride": 0.01,
+        # each mel bin's per-clip mean removed: the voice's and channel's average spectrum
+        "subtract_mean_per_feature": True,
     },
 }
 
-train_params = {"data_layer_params": {"shuffle": True, "vtlp": [0.8, 1.25]}}
+train_params = {
+    "data_layer_params": {
+        "shuffle": True,
+        "vtlp": [0.8, 1.25],
+        "spec_augment": {"num_freq_masks": 2, "max_freq_mask": 6, "num_time_masks": 2, "max_time_mask": 10},
+    }
+}
 eval_params = {"data_layer_params": {"split": "validation"}}
 infer_params = {"data_layer_params": {"split": "test"}}

@@ -226,7 +226,10 @@ class SampleLogger:
     def __call__(self, iterator, step):
         batch = self.runtime.first_replica(next(iterator))
         if self.fn is None:
-            spec = tf.nest.map_structure(lambda t: tf.TensorSpec([None] * t.shape.rank, t.dtype), batch)
+            # batch and time vary between calls; feature dims stay static (DeepSpeech2's conv2d needs them)
+            spec = tf.nest.map_structure(
+                lambda t: tf.TensorSpec(tf.TensorShape([None] * min(t.shape.rank, 2)) + t.shape[2:], t.dtype), batch
+            )
             self.fn = evaluation.make_predict_fn(self.model, spec)
         _, decoded = self.fn(batch)
         text = self.model.sample_text(evaluation.to_numpy(batch), evaluation.to_numpy(decoded))

@@ -12,7 +12,9 @@
    cached in-memory batches (``take(steps).cache()``), same process, alternating timed
    blocks; a fresh real-pipeline iterator (warmed up) per block so that neither arm works
    in the background of the other.
-Writes <out>/bench_pipeline.json and prints markdown rows for docs/benchmarks.md.
+Writes <out>/bench_pipeline.json and prints markdown rows for docs/benchmarks.md. Other
+``--key=value`` arguments are config overrides for part 2 (e.g.
+``--data_layer_params/num_parallel_calls=1``).
 """
 
 from __future__ import annotations
@@ -123,13 +125,15 @@ def _time_block(step_fn, iterator, steps: int) -> tuple[float, float, float]:
     return time.perf_counter() - start, time.process_time() - cpu, audio
 
 
-def training_step_ratio(config: str, steps: int, rounds: int, warmup: int, max_samples: int) -> dict:
+def training_step_ratio(
+    config: str, steps: int, rounds: int, warmup: int, max_samples: int, overrides: list[str] = ()
+) -> dict:
     from open_s2s.config.loader import resolve_config
     from open_s2s.modes import build_model, make_data_layer
     from open_s2s.training.runtime import make_runtime
     from open_s2s.training.trainer import Trainer
 
-    model_cls, params = resolve_config(config, "train", [f"--data_layer_params/max_samples={max_samples}"])
+    model_cls, params = resolve_config(config, "train", [f"--data_layer_params/max_samples={max_samples}", *overrides])
     runtime = make_runtime(params)
     dl = make_data_layer(params, "train")
     model = build_model(model_cls, params, dl.spec)
@@ -148,6 +152,7 @@ def training_step_ratio(config: str, steps: int, rounds: int, warmup: int, max_s
         del real_iter  # stops its background work before the next cached block
     n = steps * rounds
     out = {"dtype": runtime.dtype, "batch_size": params["batch_size_per_gpu"], "steps_per_arm": n}
+    out["overrides"] = list(overrides)
     for arm, (seconds, cpu, audio) in totals.items():
         out[arm] = {
             "ms_per_step": 1000 * seconds / n,
@@ -162,9 +167,10 @@ def training_step_ratio(config: str, steps: int, rounds: int, warmup: int, max_s
 # ---------------------------------------------------------------------------- driver
 
 
-def _subprocess(part: str, args) -> dict:
+def _subprocess(part: str, args, overrides: list[str]) -> dict:
     names = ("files", "repeats", "config_file", "steps", "rounds", "warmup", "max_samples")
     cmd = [sys.executable, os.path.abspath(__file__), f"--part={part}"] + [f"--{n}={getattr(args, n)}" for n in names]
+    cmd += overrides
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="2", **(ONE_THREAD if part == "features" else {}))
     proc = subprocess.run(cmd, check=True, cwd=ROOT, env=env, capture_output=True, text=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -198,17 +204,17 @@ def main() -> int:
     parser.add_argument("--max_samples", type=int, default=3000, help="training utterances loaded")
     parser.add_argument("--part", choices=("all", "features", "training"), default="all")
     parser.add_argument("--out", default=os.path.join(ROOT, "logs", "bench_pipeline"))
-    args = parser.parse_args()
+    args, overrides = parser.parse_known_args()  # the rest: config overrides for the training part
     if args.part == "features":
         print(json.dumps(features_per_core(args.files, args.repeats)))
         return 0
     if args.part == "training":
-        ratio = training_step_ratio(args.config_file, args.steps, args.rounds, args.warmup, args.max_samples)
+        ratio = training_step_ratio(args.config_file, args.steps, args.rounds, args.warmup, args.max_samples, overrides)
         print(json.dumps(ratio))
         return 0
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
-    results["features"] = _subprocess("features", args)
-    results["training"] = _subprocess("training", args)
+    results["features"] = _subprocess("features", args, [])
+    results["training"] = _subprocess("training", args, overrides)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "bench_pipeline.json"), "w") as f:
         json.dump(results, f, indent=2)

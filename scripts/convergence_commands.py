@@ -5,8 +5,9 @@
 
 Trains with ``--mode=train_eval`` (validation split), then runs ``--mode=infer`` on the test
 split (held-out voices) and writes ``<logdir>/convergence.json``: wall-clock training
-minutes, test accuracy, the test confusion matrix, and how often ``_unknown_`` and the
-command words were confused for one another. Extra ``--key=value`` arguments go to run.py
+minutes, test accuracy, the test confusion matrix, how often ``_unknown_`` and the
+command words were confused for one another, and (on the synthetic dataset, which records
+its speakers) the errors of each held-out voice. Extra ``--key=value`` arguments go to run.py
 as config overrides (e.g. ``--dtype=float32 --max_steps=2000``); ``--launcher`` runs the
 training under a launcher, e.g. ``--launcher="horovodrun -np 2 -H localhost:2" --use_horovod=True``.
 """
@@ -57,6 +58,34 @@ def summarize(predictions: str, label_set: str) -> dict:
     }
 
 
+def errors_by_voice(predictions: str, label_set: str) -> dict | None:
+    """Errors per voice, ``{voice: [errors, clips]}``, when the dataset has a ``speakers.csv``.
+
+    Only the synthetic dataset (``open_s2s.data.synth_commands``) has one; the real dataset's
+    speaker hashes say nothing about the voice, so this returns None there.
+    """
+    names = labels.labels_for(label_set)
+    with open(predictions) as f:
+        rows = list(csv.DictReader(f))
+    words = [r for r in rows if "@" not in r["wav_filename"]]
+    if not words:
+        return None
+    root = os.path.dirname(os.path.dirname(words[0]["wav_filename"]))
+    speakers_csv = os.path.join(root if os.path.isabs(root) else os.path.join(ROOT, root), "speakers.csv")
+    if not os.path.exists(speakers_csv):
+        return None
+    with open(speakers_csv) as f:
+        voice_of = {r["speaker_id"]: r["voice"] for r in csv.DictReader(f)}
+    counts: dict[str, list[int]] = {}
+    for r in rows:
+        path = r["wav_filename"]
+        voice = labels.SILENCE if "@" in path else voice_of.get(os.path.basename(path).split("_nohash_")[0], "?")
+        count = counts.setdefault(voice, [0, 0])
+        count[0] += reference(path, names) != r["predicted_label"]
+        count[1] += 1
+    return dict(sorted(counts.items()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_file", default="example_configs/speech_commands/resnet_v1_12_tiny.py")
@@ -73,6 +102,7 @@ def main() -> int:
         "launcher": args.launcher,
         "train_eval_minutes": round(train_minutes, 2),
         **summarize(predictions, args.label_set),
+        "errors_by_voice": errors_by_voice(predictions, args.label_set),
         "validation_history": history,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
     }

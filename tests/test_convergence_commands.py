@@ -1,7 +1,7 @@
 """Convergence: both tiny keyword-spotting configs reach 95% test accuracy on held-out voices
 within 20 minutes of training (issue 6).
 
-Slow (about 25 minutes for both on 2 CPU cores): run with `make test-slow` or
+Slow (about 16 minutes for both on an idle 2-core CPU): run with `make test-slow` or
 `make convergence-commands`.
 """
 

@@ -8,11 +8,11 @@ CTC decoder (OpenSeq2Seq reports 9.28% greedy WER on test-clean after 50 epochs 
 
 Data: CSVs in OpenSeq2Seq's format; the paths follow OpenSeq2Seq's ``data/librispeech``
 layout. Porting notes: OpenSeq2Seq trained on 8 GPUs with batch 16 each in float16
-(``"mixed"``); set ``num_gpus`` / Horovod and ``dtype`` once multi-GPU and float16 training
-are available. Its L2 scale 0.0005 (``s·Σw²/2``) becomes 0.00025 (Keras' ``s·Σw²``);
+(``"mixed"``), as this config does with 8 towers (under Horovod, ``num_gpus`` is ignored).
+Its L2 scale 0.0005 (``s·Σw²/2``) becomes 0.00025 (Keras' ``s·Σw²``);
 ``xavier_initializer(uniform=False)`` is ``"glorot_normal"``. OpenSeq2Seq also perturbed
-speed (``time_stretch_ratio`` 0.05) and added noise (-90 to -60 dB): add the data layer's
-``augmentation`` to ``train_params`` where that is available.
+speed (``time_stretch_ratio`` 0.05, accepted here as ``speed_perturbation_ratio``) and
+added noise (-90 to -60 dB), as ``train_params`` does.
 
     python run.py --config_file=example_configs/speech2text/ds2_librispeech.py --mode=train_eval
 """
@@ -32,7 +32,7 @@ base_model = Speech2Text
 base_params = {
     "random_seed": 0,
     "use_horovod": False,
-    "num_gpus": 1,
+    "num_gpus": 8,
     "batch_size_per_gpu": 16,
     "num_epochs": 50,
     "save_summaries_steps": 100,
@@ -41,7 +41,7 @@ base_params = {
     "eval_steps": 5000,
     "save_checkpoint_steps": 10000,
     "logdir": "logs/ds2_librispeech",
-    "dtype": "float32",
+    "dtype": "mixed",
 
     "optimizer": "Momentum",
     "optimizer_params": {"momentum": 0.90},
@@ -92,6 +92,7 @@ train_params = {
         ],
         "max_duration": 16.7,
         "shuffle": True,
+        "augmentation": {"speed_perturbation_ratio": 0.05, "noise_level_min": -90, "noise_level_max": -60},
     },
 }
 

@@ -4,9 +4,14 @@
 Data: CSVs in OpenSeq2Seq's format (``wav_filename,wav_filesize,transcript``), e.g. made
 from LibriSpeech's FLAC folders by a converter script; the paths below follow
 OpenSeq2Seq's ``data/librispeech`` layout. OpenSeq2Seq trained this on 8 GPUs for 400
-epochs (3.61% WER on test-clean with greedy decoding): raise ``num_gpus`` / use Horovod
-once data-parallel training is available, and set ``dtype`` to ``"mixed"`` when
-float16 training is (``"mixed_bf16"`` works now on hardware with bfloat16 units).
+epochs (3.61% WER on test-clean with greedy decoding) in float16 with Backoff loss
+scaling and ±10% speed perturbation, as this config does: 8 towers in one process, or
+Horovod across nodes (``num_gpus`` is then ignored; the launcher sets the replicas)::
+
+    horovodrun -np 16 -H host1:8,host2:8 python run.py \
+        --config_file=example_configs/speech2text/jasper10x5_librispeech.py --mode=train_eval --use_horovod=True
+
+On hardware with bfloat16 units and no float16 tensor cores, ``--dtype=mixed_bf16``.
 
     python run.py --config_file=example_configs/speech2text/jasper10x5_librispeech.py --mode=train_eval
 """
@@ -38,7 +43,7 @@ base_model = Speech2Text
 base_params = {
     "random_seed": 0,
     "use_horovod": False,
-    "num_gpus": 1,
+    "num_gpus": 8,
     "batch_size_per_gpu": 32,
     "num_epochs": 400,
     "save_summaries_steps": 100,
@@ -48,7 +53,8 @@ base_params = {
     "save_checkpoint_steps": 1100,
     "num_checkpoints": 5,
     "logdir": "logs/jasper10x5_librispeech",
-    "dtype": "float32",
+    "dtype": "mixed",
+    "loss_scaling": "Backoff",
 
     "optimizer": NovoGrad,
     "optimizer_params": {"beta1": 0.95, "beta2": 0.98, "epsilon": 1e-8, "weight_decay": 0.001},
@@ -101,6 +107,7 @@ train_params = {
         ],
         "max_duration": 16.7,
         "shuffle": True,
+        "augmentation": {"speed_perturbation_ratio": 0.10},
     },
 }
 

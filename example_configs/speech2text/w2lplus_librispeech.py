@@ -9,9 +9,9 @@ test-clean after 200 epochs on 8 GPUs).
 
 Data: CSVs in OpenSeq2Seq's format (``wav_filename,wav_filesize,transcript``); the paths
 follow OpenSeq2Seq's ``data/librispeech`` layout. Porting notes: OpenSeq2Seq trained on 8
-GPUs with batch 64 each in float16 (``"mixed"``); set ``num_gpus`` / Horovod and ``dtype``
-once multi-GPU and float16 training are available (``"mixed_bf16"`` works now on
-hardware with bfloat16 units). Its L2 scale 0.001 (``s·Σw²/2``) becomes 0.0005 here
+GPUs with batch 64 each in float16 (``"mixed"``, Backoff loss scaling), as this config does
+with 8 towers; under Horovod (``--use_horovod=True`` with ``horovodrun -np 8``) ``num_gpus`` is
+ignored. On hardware with bfloat16 units and no float16 tensor cores, ``--dtype=mixed_bf16``. Its L2 scale 0.001 (``s·Σw²/2``) becomes 0.0005 here
 (Keras' ``s·Σw²``); ``xavier_initializer(uniform=False)`` is ``"glorot_normal"``.
 
     python run.py --config_file=example_configs/speech2text/w2lplus_librispeech.py --mode=train_eval
@@ -43,7 +43,7 @@ base_model = Speech2Text
 base_params = {
     "random_seed": 0,
     "use_horovod": False,
-    "num_gpus": 1,
+    "num_gpus": 8,
     "batch_size_per_gpu": 64,
     "iter_size": 1,
     "num_epochs": 200,
@@ -54,7 +54,8 @@ base_params = {
     "save_checkpoint_steps": 1100,
     "num_checkpoints": 5,
     "logdir": "logs/w2lplus_librispeech",
-    "dtype": "float32",
+    "dtype": "mixed",
+    "loss_scaling": "Backoff",
 
     "optimizer": "Momentum",
     "optimizer_params": {"momentum": 0.90},

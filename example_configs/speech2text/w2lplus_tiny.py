@@ -39,7 +39,7 @@ base_params = {
     "use_horovod": False,
     "dtype": "mixed_bf16",
     "batch_size_per_gpu": 16,
-    "max_steps": 5000,
+    "max_steps": 6000,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
     "print_samples_steps": 1000,

@@ -7,7 +7,8 @@ the same layer plan (a strided prologue, ten residual blocks of three sub-blocks
 kernels growing from 11 to 25, a dilated epilogue) and a decoder that averages over time.
 Data: the dataset as Google distributes it, unpacked into ``data/speech_commands_v0.01``
 (see ``resnet50_v1_12.py``). OpenSeq2Seq trained on 8 GPUs with Horovod, float16 and
-LARC; raise ``num_gpus`` / use Horovod and ``dtype: "mixed"`` once those are available.
+LARC, as this config does with 8 towers (or ``horovodrun -np 8 ... --use_horovod=True``,
+where ``num_gpus`` is ignored).
 
     python run.py --config_file=example_configs/speech_commands/jasper_v1_12.py --mode=train_eval
 """
@@ -40,7 +41,7 @@ base_params = {
     "random_seed": 0,
     "use_horovod": False,
     "num_epochs": 200,
-    "num_gpus": 1,
+    "num_gpus": 8,
     "batch_size_per_gpu": 64,
     "iter_size": 1,
 
@@ -58,7 +59,7 @@ base_params = {
     "larc_params": {"larc_eta": 0.001},
     "regularizer": "l2",
     "regularizer_params": {"scale": 0.0005},  # OpenSeq2Seq's 0.001 with its s*sum(w^2)/2
-    "dtype": "float32",
+    "dtype": "mixed",
     "summaries": ["learning_rate", "variables", "gradients", "larc_summaries",
                   "variable_norm", "gradient_norm", "global_gradient_norm"],
 

@@ -6,9 +6,9 @@ Data: the dataset as Google distributes it (``speech_commands_v0.01.tar.gz`` unp
 ``testing_list.txt``, ``_background_noise_/``); no preprocessing script is needed. For
 30 labels set ``label_set`` to ``"v1-30"``; for v2 (35 labels) point ``dataset_location``
 at ``speech_commands_v0.02`` and use ``"v2-35"``. OpenSeq2Seq trained on 8 GPUs with
-Horovod and float16: raise ``num_gpus`` / use Horovod once data-parallel training is
-available, and set ``dtype`` to ``"mixed"`` when float16 training is (``"mixed_bf16"``
-works now on hardware with bfloat16 units).
+Horovod and float16, as this config does with 8 towers (or ``horovodrun -np 8 ...
+--use_horovod=True``, where ``num_gpus`` is ignored); on hardware with bfloat16 units and
+no float16 tensor cores, ``--dtype=mixed_bf16``.
 
     python run.py --config_file=example_configs/speech_commands/resnet50_v1_12.py --mode=train_eval
 """
@@ -28,10 +28,10 @@ base_model = SpeechCommands
 base_params = {
     "random_seed": 0,
     "use_horovod": False,
-    "num_gpus": 1,
+    "num_gpus": 8,
     "num_epochs": 100,
     "batch_size_per_gpu": 32,
-    "dtype": "float32",
+    "dtype": "mixed",
 
     "save_summaries_steps": 2000,
     "print_loss_steps": 100,

@@ -36,6 +36,8 @@ class Param:
       doc: one line for the generated docs table.
       check: optional callable ``value -> error string or None`` for extra checks.
       spec: optional nested spec for a dict-valued key (validated recursively).
+      aliases: other names accepted for this key (OpenSeq2Seq's, where ours differs), so
+        its configs port unchanged; giving both names is an error.
     """
 
     types: Any = None
@@ -44,6 +46,7 @@ class Param:
     doc: str = ""
     check: Callable[[Any], str | None] | None = None
     spec: Mapping[str, Param] | None = field(default=None)
+    aliases: tuple[str, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -110,7 +113,7 @@ def validate(owner: str, given: Mapping[str, Any] | None, spec: Mapping[str, Par
     Raises:
       ConfigError: naming ``owner`` and the offending key.
     """
-    given = dict(given or {})
+    given = _resolve_aliases(owner, dict(given or {}), spec)
     for key in given:
         if key not in spec:
             raise ConfigError(f"{owner}: unknown key '{key}'{suggest(key, spec)}")
@@ -123,6 +126,17 @@ def validate(owner: str, given: Mapping[str, Any] | None, spec: Mapping[str, Par
             continue
         out[key] = check_value(f"{owner}.{key}", given[key], p)
     return MappingProxyType(out)
+
+
+def _resolve_aliases(owner: str, given: dict[str, Any], spec: Mapping[str, Param]) -> dict[str, Any]:
+    """Renames alias keys to the key they stand for."""
+    for key, p in spec.items():
+        for alias in p.aliases:
+            if alias in given:
+                if key in given:
+                    raise ConfigError(f"{owner}: '{alias}' and '{key}' are the same key; give one")
+                given[key] = given.pop(alias)
+    return given
 
 
 def check_value(where: str, value: Any, p: Param) -> Any:

@@ -107,7 +107,11 @@ class DeepSpeech2Encoder(Encoder):
                 )
             )
             self.conv_norms.append(self._norm(f"conv{i + 1}_bn"))
-        self.rnns = [self._rnn_layer(i) for i in range(self.params["num_rnn_layers"])]
+        # Two flat lists, not a list of {"fw", "bw"} dicts: TensorFlow's SavedModel tracking does
+        # not see layers inside dicts inside lists of a Keras 3 layer (the export then fails).
+        num_rnn = self.params["num_rnn_layers"]
+        self.rnns_fw = [self._rnn_layer(i, "fw") for i in range(num_rnn)]
+        self.rnns_bw = [] if self.params["rnn_unidirectional"] else [self._rnn_layer(i, "bw") for i in range(num_rnn)]
         keep = self.params["dropout_keep_prob"]
         self.dropout = keras.layers.Dropout(1.0 - keep, name="dropout") if keep < 1.0 else None
         self.row_conv = self.row_conv_norm = None
@@ -123,14 +127,10 @@ class DeepSpeech2Encoder(Encoder):
             momentum=self.params["bn_momentum"], epsilon=self.params["bn_epsilon"], name=name
         )
 
-    def _rnn_layer(self, i: int) -> dict[str, Any]:
+    def _rnn_layer(self, i: int, direction: str) -> keras.layers.Layer:
         cls = RNN_LAYERS[self.params["rnn_type"]]
         dim, init = self.params["rnn_cell_dim"], self.params["initializer"]
-        fw = cls(dim, return_sequences=True, kernel_initializer=init, name=f"rnn{i + 1}_fw")
-        bw = None
-        if not self.params["rnn_unidirectional"]:
-            bw = cls(dim, return_sequences=True, kernel_initializer=init, name=f"rnn{i + 1}_bw")
-        return {"fw": fw, "bw": bw}
+        return cls(dim, return_sequences=True, kernel_initializer=init, name=f"rnn{i + 1}_{direction}")
 
     def _rnn_output_dim(self) -> int:
         if self.params["num_rnn_layers"] == 0:
@@ -160,8 +160,8 @@ class DeepSpeech2Encoder(Encoder):
             x, lengths = self._conv_block(x, lengths, spec, conv, norm, training)
         shape = tf.shape(x)
         x = tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
-        for rnn in self.rnns:
-            x = self._rnn_block(x, lengths, rnn, training)
+        for i, fw in enumerate(self.rnns_fw):
+            x = self._rnn_block(x, lengths, fw, self.rnns_bw[i] if self.rnns_bw else None, training)
         if self.row_conv is not None:
             x = self.row_conv(x, lengths)
             x = self.activation(self._masked_norm(self.row_conv_norm, x, lengths, training))
@@ -196,12 +196,12 @@ class DeepSpeech2Encoder(Encoder):
             mask = tf.broadcast_to(mask[:, :, None], tf.shape(x)[:3])
         return norm(x, training=training, mask=mask)
 
-    def _rnn_block(self, x, lengths, rnn, training):
+    def _rnn_block(self, x, lengths, fw, bw, training):
         # Forward RNNs are causal: real frames never see the padding after them.
-        y = rnn["fw"](x, training=training)
-        if rnn["bw"] is not None:
+        y = fw(x, training=training)
+        if bw is not None:
             reverse = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
-            y_bw = tf.reverse_sequence(rnn["bw"](reverse, training=training), lengths, seq_axis=1, batch_axis=0)
+            y_bw = tf.reverse_sequence(bw(reverse, training=training), lengths, seq_axis=1, batch_axis=0)
             y = tf.concat([y, y_bw], axis=-1)
         if self.dropout is not None:
             y = self.dropout(y, training=training)

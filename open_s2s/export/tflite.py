@@ -17,6 +17,7 @@ Two things stand between a TF 2.16 / Keras 3 graph and the converter:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 import keras
@@ -24,6 +25,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.eager import wrap_function
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+from open_s2s.config.params import ConfigError
 
 
 def float32_model(build_model: Callable[[], keras.Model], weights_from: keras.Model) -> keras.Model:
@@ -54,7 +57,7 @@ def export_tflite(model, feature_params, path: str) -> str:
       ``path``.
 
     Raises:
-      ConverterError (tf.lite): when an op has no TFLite built-in kernel.
+      ConfigError: when an op has no TFLite built-in kernel (the message names the ops).
     """
     module = model.serving_module(feature_params)
     concrete = module.serve_tflite.get_concrete_function()
@@ -68,13 +71,32 @@ def export_tflite(model, feature_params, path: str) -> str:
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([named.get_concrete_function()], tf.Module())
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    flatbuffer = converter.convert()
+    try:
+        flatbuffer = converter.convert()
+    except Exception as e:  # tf.lite's ConverterError; its module path is private
+        raise _builtins_error(e) from e
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     with open(path + ".tmp", "wb") as f:
         f.write(flatbuffer)
     os.replace(path + ".tmp", path)
     return path
+
+
+def _builtins_error(error: Exception) -> ConfigError:
+    """A ConfigError naming the ops that have no TFLite built-in kernel and what to do."""
+    text = str(error)
+    ops = sorted(set(re.findall(r"'tf\.(\w+)' op", text)))
+    message = "TFLite export with built-in ops only failed"
+    message += f"; ops without a built-in kernel: {', '.join(ops)}" if ops else f": {text.strip()[:300]}"
+    if "TensorList" in text:
+        message += (
+            ". The Keras GRU/LSTM layers (DeepSpeech2's recurrent stack) keep their per-frame outputs in "
+            "TensorLists, which TFLite runs only with Select TF ops (the Flex delegate); serve the SavedModel "
+            "instead, or convert it yourself with OpsSet.SELECT_TF_OPS (docs/benchmarks.md, 'DeepSpeech2 and "
+            "TFLite built-ins')"
+        )
+    return ConfigError(message)
 
 
 def rewrite_new_axis_slices(function):

@@ -268,3 +268,14 @@ def test_generated_params_docs_are_current():
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, str(root / "scripts" / "gen_param_docs.py"), "--check"], cwd=root)
     assert result.returncode == 0, "docs/params.md is stale: run python scripts/gen_param_docs.py"
+
+
+def test_alias_is_renamed_to_its_key_and_both_names_are_an_error():
+    spec = {"speed_perturbation_ratio": Param((float, NoneType), None, aliases=("time_stretch_ratio",))}
+    assert validate("augmentation", {"time_stretch_ratio": 0.05}, spec)["speed_perturbation_ratio"] == 0.05
+    assert validate("augmentation", {"speed_perturbation_ratio": 0.1}, spec)["speed_perturbation_ratio"] == 0.1
+    assert "time_stretch_ratio" not in validate("augmentation", {"time_stretch_ratio": 0.05}, spec)
+    with pytest.raises(ConfigError, match="'time_stretch_ratio' and 'speed_perturbation_ratio' are the same key"):
+        validate("augmentation", {"time_stretch_ratio": 0.05, "speed_perturbation_ratio": 0.1}, spec)
+    with pytest.raises(ConfigError, match=r"augmentation\.speed_perturbation_ratio: expected"):
+        validate("augmentation", {"time_stretch_ratio": "fast"}, spec)

@@ -230,3 +230,25 @@ def test_vtlp_range_is_validated(tmp_path):
         Speech2TextDataLayer(
             {"num_audio_features": 8, "vocab_file": "x", "dataset_files": ["y"], "vtlp": [1.1, 0.9]}, "train", 2
         )
+
+
+def test_dither_noise_has_the_stated_std_and_zero_mean():
+    noise = A.dither_noise([400_000], 1e-5).numpy()
+    assert abs(noise.std() / 1e-5 - 1) < 0.01
+    assert abs(noise.mean()) < 1e-7
+    assert np.abs(noise).max() <= 1e-5 * 3**0.5 * (1 + 1e-6)
+
+
+def test_frequency_warp_per_example_equals_numpy_interpolation():
+    """Batched factors: each example is its own linear interpolation at f / alpha (np.interp)."""
+    from open_s2s.data.audio import frequency_warp
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(3, 7, 40)).astype(np.float32)
+    alphas = np.array([0.8, 1.0, 1.23], np.float32)
+    warped = frequency_warp(tf.constant(features), tf.constant(alphas)).numpy()
+    bins = np.arange(40)
+    for b, alpha in enumerate(alphas):
+        src = np.clip(bins / alpha, 0, 39)
+        expected = np.stack([np.interp(src, bins, row) for row in features[b]])
+        np.testing.assert_allclose(warped[b], expected, atol=1e-5)

@@ -136,7 +136,9 @@ def test_waveform_augmentation_is_off_in_eval_and_infer(tone_corpus):
         ({"noise_level_min": -40, "noise_level_max": -60}, "noise_level_min -40 > noise_level_max -60"),
         ({"speed_perturbation_ratio": 1.5}, "must be in \\[0, 1\\)"),
         ({"speed_perturbation_ratio": [0.9, -1]}, "factors > 0"),
-        ({"time_stretch_ratio": 0.1}, "unknown key 'time_stretch_ratio'"),
+        ({"time_stretch": 0.1}, "unknown key 'time_stretch'"),
+        ({"time_stretch_ratio": 0.1, "speed_perturbation_ratio": 0.1}, "are the same key"),
+        ({"time_stretch_ratio": 1.5}, "augmentation.speed_perturbation_ratio: a float r must be in \\[0, 1\\)"),
     ],
 )
 def test_bad_augmentation_params(tone_corpus, augmentation, message):

@@ -112,8 +112,8 @@ def test_bidirectional_rnn_matches_keras_bidirectional_with_mask(rnn_type):
     ref_rnn = keras.layers.Bidirectional(cls(5, return_sequences=True))
     mask = tf.sequence_mask(batch[keys.SOURCE_LENGTH], 23)
     ref_rnn(batch[keys.SOURCE], mask=mask)
-    ref_rnn.forward_layer.set_weights(enc.rnns[0]["fw"].get_weights())
-    ref_rnn.backward_layer.set_weights(enc.rnns[0]["bw"].get_weights())
+    ref_rnn.forward_layer.set_weights(enc.rnns_fw[0].get_weights())
+    ref_rnn.backward_layer.set_weights(enc.rnns_bw[0].get_weights())
     ref = enc.fc(ref_rnn(batch[keys.SOURCE], mask=mask)).numpy()
     for i, length in enumerate(batch[keys.SOURCE_LENGTH].numpy()):
         np.testing.assert_allclose(out[i, :length], ref[i, :length], rtol=1e-4, atol=1e-5)

@@ -252,14 +252,17 @@ class Speech2TextDataLayer(DataLayer):
             ds = ds.shuffle(self.params["shuffle_buffer_size"], seed=self.seed, reshuffle_each_iteration=True)
         if self.repeat:
             ds = ds.repeat()
+        augment = self.mode == "train" and (self.params["vtlp"] is not None or self.params["spec_augment"] is not None)
         if cache:
             ds = self._batch(ds, keys.SOURCE_LENGTH)
+            if augment:
+                ds = ds.map(self._augment_features, num_parallel_calls=self.num_parallel_calls)
         else:
             ds = ds.map(self._load_audio, num_parallel_calls=self.num_parallel_calls)
             ds = self._batch(ds, keys.AUDIO_LENGTH)
-            ds = ds.map(self._batch_features, num_parallel_calls=self.num_parallel_calls)
-        if self.mode == "train" and (self.params["vtlp"] is not None or self.params["spec_augment"] is not None):
-            ds = ds.map(self._augment_features, num_parallel_calls=self.num_parallel_calls)
+            # features and their augmentation in one map: one tf.data stage (and hand-off) less
+            features = (lambda b: self._augment_features(self._batch_features(b))) if augment else self._batch_features
+            ds = ds.map(features, num_parallel_calls=self.num_parallel_calls)
         if self.params["pad_to"] > 1:
             ds = ds.map(self._pad_frames)
         prefetch = self.params["prefetch"]

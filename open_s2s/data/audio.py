@@ -55,6 +55,8 @@ class AudioInfo:
     num_samples: int
     channels: int
     format: str
+    pcm_offset: int = -1  # 16-bit WAV: byte offset of the samples in the file (see decode_pcm16)
+    pcm_bytes: int = 0  # and their length in bytes (whole frames)
 
     @property
     def duration(self) -> float:
@@ -79,7 +81,41 @@ def read_audio_info(path: str) -> AudioInfo:
             f"{path}: {fmt} subtype {info.subtype} is not supported (need one of {_SUBTYPES[fmt]}); "
             f"convert it, e.g. `sox {path} -b 16 out.wav`"
         )
-    return AudioInfo(int(info.samplerate), int(info.frames), int(info.channels), fmt)
+    offset, nbytes = _wav_samples_location(path, int(info.channels)) if fmt == "wav" else (-1, 0)
+    return AudioInfo(int(info.samplerate), int(info.frames), int(info.channels), fmt, offset, nbytes)
+
+
+def _wav_samples_location(path: str, channels: int) -> tuple[int, int]:
+    """(byte offset, byte count) of a WAV's ``data`` chunk, by the rules of ``_decode_wav``:
+    RIFF chunks are word-aligned; a size of 0 or past the end (streamed files) means "to the
+    end"; a trailing partial frame is dropped."""
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        pos = 12
+        for _ in range(64):
+            f.seek(pos)
+            header = f.read(8)
+            if len(header) < 8:
+                break
+            size = int.from_bytes(header[4:], "little")
+            if header[:4] == b"data":
+                available = end - pos - 8
+                size = available if size <= 0 or size > available else size
+                return pos + 8, size - size % (2 * channels)
+            pos += 8 + size + size % 2
+    raise DataError(f"{path}: no 'data' chunk in the first 64 RIFF chunks")
+
+
+def decode_pcm16(path, offset, nbytes, channels=1) -> tf.Tensor:
+    """Mono float32 samples of a 16-bit PCM WAV whose samples ``read_audio_info`` located
+    (``pcm_offset``, ``pcm_bytes``): the same values as ``decode_audio``, without parsing the
+    header in the graph, which costs more than the decoding itself (1.7 of 3.1 CPU-ms per 16
+    utterances). ``channels`` is a Python int or a tensor."""
+    raw = tf.strings.substr(tf.io.read_file(path), offset, nbytes)
+    audio = tf.cast(tf.io.decode_raw(raw, tf.int16, little_endian=True), tf.float32) / 32768.0
+    if isinstance(channels, int) and channels == 1:
+        return audio
+    return _mono(tf.reshape(audio, [-1, channels]))
 
 
 def decode_audio(path_or_bytes: Any, file_format: str | None = None, *, is_path: bool | None = None):
@@ -400,15 +436,23 @@ def compute_features(audio, audio_length, params: FeatureParams, training: bool 
 
 
 def dither_noise(shape, std: float) -> tf.Tensor:
-    """Zero-mean uniform noise of standard deviation ``std`` (uniform on ±std·√3).
+    """Zero-mean noise of standard deviation ``std``, uniform on 256 evenly spaced levels.
 
     Dither only has to keep digital silence and quantization steps off ``log(0)``; its
-    distribution does not matter at 1e-5. Uniform noise is 3.4× cheaper to draw than
-    Gaussian (2.5 vs 8.6 CPU-ms for a batch of 55 s of audio), and the Gaussian draw was the
-    largest single cost of the training input pipeline.
+    distribution does not matter at 1e-5. Drawing the random bits is what costs here
+    (≈ 3 ns per 32-bit number on one core), so each 32-bit draw gives four 8-bit levels:
+    0.85 CPU-ms for a batch of 55 s of audio, against 2.6 for one float32 uniform per sample
+    and 8.6 for a Gaussian, which was the largest single cost of the training input pipeline.
     """
-    limit = std * 3.0**0.5
-    return tf.random.uniform(shape, -limit, limit)
+    shape = tf.convert_to_tensor(shape, tf.int32)
+    size = tf.reduce_prod(shape)
+    seed = tf.random.uniform([2], maxval=tf.int32.max, dtype=tf.int32)
+    bits = tf.random.stateless_uniform([(size + 3) // 4], seed, minval=None, maxval=None, dtype=tf.int32)
+    levels = tf.reshape(tf.reshape(tf.bitcast(bits, tf.uint8), [-1])[:size], shape)
+    return (tf.cast(levels, tf.float32) - 127.5) * (std / _BYTE_STD)
+
+
+_BYTE_STD = ((256**2 - 1) / 12) ** 0.5  # std of a uniform draw from 0..255
 
 
 def compute_features_single(audio, params: FeatureParams, training: bool = False):

@@ -233,10 +233,17 @@ def test_vtlp_range_is_validated(tmp_path):
 
 
 def test_dither_noise_has_the_stated_std_and_zero_mean():
-    noise = A.dither_noise([400_000], 1e-5).numpy()
+    noise = A.dither_noise([4, 100_001], 1e-5).numpy()  # a size that is not a multiple of 4
+    assert noise.shape == (4, 100_001)
     assert abs(noise.std() / 1e-5 - 1) < 0.01
     assert abs(noise.mean()) < 1e-7
     assert np.abs(noise).max() <= 1e-5 * 3**0.5 * (1 + 1e-6)
+    levels = np.unique(np.round(noise / 1e-5 * A._BYTE_STD + 127.5).astype(int))
+    np.testing.assert_array_equal(levels, np.arange(256))  # every byte value, evenly spaced
+    counts = np.bincount(np.round(noise.ravel() / 1e-5 * A._BYTE_STD + 127.5).astype(int), minlength=256)
+    assert counts.min() > 0.8 * noise.size / 256 and counts.max() < 1.2 * noise.size / 256
+    assert abs(np.corrcoef(noise[0, :-1], noise[0, 1:])[0, 1]) < 0.01  # neighbours independent
+    assert not np.array_equal(noise, A.dither_noise([4, 100_001], 1e-5).numpy())
 
 
 def test_frequency_warp_per_example_equals_numpy_interpolation():

@@ -58,3 +58,32 @@ def test_soundfile_written_wav(tmp_path):
     expected, _ = sf.read(io.BytesIO(buffer.getvalue()), dtype="float32")
     assert int(rate) == 8000
     np.testing.assert_allclose(audio.numpy(), expected.mean(axis=1), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "chunks, data_size, channels",
+    [
+        ((), None, 1),
+        (((b"JUNK", b"abc"), (b"LIST", b"INFOxxxx")), None, 1),  # odd-sized chunk: word-aligned
+        (((b"LIST", b"INFOxx"),), None, 2),
+        ((), 0, 1),  # streamed: to the end
+        ((), 0xFFFFFFFF, 2),
+    ],
+)
+def test_load_time_location_decodes_as_the_graph_parser(tmp_path, chunks, data_size, channels):
+    """read_audio_info locates the samples; decode_pcm16 from there equals decode_audio."""
+    from open_s2s.data.audio import decode_pcm16, read_audio_info
+
+    samples = np.random.default_rng(channels).integers(-32768, 32767, size=(4001, channels))
+    path = tmp_path / "x.wav"
+    contents = _wav(samples, 16000, chunks, data_size)
+    path.write_bytes(contents + (b"\x01" if data_size is not None else b""))  # a partial trailing frame
+    info = read_audio_info(str(path))
+    assert info.pcm_offset == contents.index(b"data") + 8
+    assert info.pcm_bytes == samples.size * 2
+    expected, _ = decode_audio(str(path))
+    np.testing.assert_array_equal(expected.numpy(), samples.mean(axis=1) / 32768.0)
+    fast = tf.function(decode_pcm16)(tf.constant(str(path)), info.pcm_offset, info.pcm_bytes, tf.constant(channels))
+    np.testing.assert_array_equal(fast.numpy(), expected.numpy())
+    if channels == 1:
+        np.testing.assert_array_equal(decode_pcm16(str(path), info.pcm_offset, info.pcm_bytes, 1), expected)

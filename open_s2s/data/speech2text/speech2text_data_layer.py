@@ -20,6 +20,7 @@ from open_s2s.data.audio import (
     compute_features,
     compute_features_single,
     decode_audio,
+    decode_pcm16,
     frame_lengths,
     read_audio_info,
 )
@@ -75,6 +76,9 @@ class _Row:
     ids: tuple[int, ...]
     num_samples: int
     duration: float
+    pcm_offset: int = -1  # 16-bit WAV: where the samples are (AudioInfo), else -1
+    pcm_bytes: int = 0
+    channels: int = 1
 
 
 class Speech2TextDataLayer(DataLayer):
@@ -131,7 +135,12 @@ class Speech2TextDataLayer(DataLayer):
         "window_stride": Param(float, 0.01, doc="Hop between frames (s).", check=positive),
         "window": Param(str, "hanning", choices=("hanning", "hamming", "none"), doc="Window function."),
         "num_fft": Param((int, type(None)), None, doc="FFT length; None = next power of 2 of the window."),
-        "dither": Param(float, 1e-5, doc="Gaussian dither std added to samples in train mode.", check=_non_negative),
+        "dither": Param(
+            float,
+            1e-5,
+            doc="Std of the dither noise (uniform, zero mean) added to samples in train mode.",
+            check=_non_negative,
+        ),
         "preemph": Param((float, type(None)), 0.97, doc="Pre-emphasis coefficient; None = off."),
         "norm_per_feature": Param(bool, True, doc="Per-utterance mean/std normalisation of each feature."),
         "pad_to": Param(int, 8, doc="Pad batch frames to a multiple of this; 0 = off.", check=_non_negative),
@@ -176,6 +185,9 @@ class Speech2TextDataLayer(DataLayer):
             raise DataError(f"{type(self).__name__}: no samples left in {self.params['dataset_files']}")
         self._rows = rows
         self._formats = sorted({os.path.splitext(r.path)[1].lower() for r in rows})
+        # every file a 16-bit WAV located at load time: decode without parsing headers in the graph
+        self._pcm = all(r.pcm_offset >= 0 for r in rows)
+        self._mono = all(r.channels == 1 for r in rows)
 
     # ------------------------------------------------------------------ public API
 
@@ -241,6 +253,15 @@ class Speech2TextDataLayer(DataLayer):
                 ),
                 keys.INDEX: tf.range(len(rows), dtype=tf.int64),
                 keys.AUDIO_DURATION: tf.constant([r.duration for r in rows], tf.float32),
+                **(
+                    {
+                        "pcm_offset": tf.constant([r.pcm_offset for r in rows], tf.int32),
+                        "pcm_bytes": tf.constant([r.pcm_bytes for r in rows], tf.int32),
+                        "channels": tf.constant([r.channels for r in rows], tf.int32),
+                    }
+                    if self._pcm
+                    else {}
+                ),
             }
         )
         if input_context is not None and input_context.num_input_pipelines > 1:
@@ -277,8 +298,14 @@ class Speech2TextDataLayer(DataLayer):
 
     def _load_audio(self, ex: dict) -> dict:
         """Decodes the audio and applies waveform augmentation (train mode only)."""
-        file_format = self._formats[0][1:] if len(self._formats) == 1 else None
-        audio, _ = decode_audio(ex.pop("path"), file_format, is_path=True)
+        if self._pcm:
+            channels = ex.pop("channels")
+            audio = decode_pcm16(
+                ex.pop("path"), ex.pop("pcm_offset"), ex.pop("pcm_bytes"), 1 if self._mono else channels
+            )
+        else:
+            file_format = self._formats[0][1:] if len(self._formats) == 1 else None
+            audio, _ = decode_audio(ex.pop("path"), file_format, is_path=True)
         if self.mode == "train" and self._waveform_augmentation:
             audio = augment_audio(audio, self.params["augmentation"], self.params["sample_freq"])
         ex[keys.AUDIO] = audio
@@ -381,7 +408,7 @@ class Speech2TextDataLayer(DataLayer):
                 f"than the {frames} feature "
                 f"frames of {path} ({info.duration:.2f} s): wrong audio file or transcript?"
             )
-        return _Row(path, tuple(ids), info.num_samples, info.duration)
+        return _Row(path, tuple(ids), info.num_samples, info.duration, info.pcm_offset, info.pcm_bytes, info.channels)
 
     def _filter(self, rows: list[_Row]) -> list[_Row]:
         if self.mode != "train":

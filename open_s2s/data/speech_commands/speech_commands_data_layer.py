@@ -90,7 +90,9 @@ class SpeechCommandsDataLayer(DataLayer):
         "window_stride": Param(float, 0.01, doc="Hop between frames (s).", check=positive),
         "window": Param(str, "hanning", choices=("hanning", "hamming", "none"), doc="Window function."),
         "num_fft": Param((int, type(None)), None, doc="FFT length; None = next power of 2 of the window."),
-        "dither": Param(float, 1e-5, doc="Gaussian dither std added in train mode.", check=_non_negative),
+        "dither": Param(
+            float, 1e-5, doc="Std of the dither noise (uniform, zero mean) added in train mode.", check=_non_negative
+        ),
         "preemph": Param((float, type(None)), 0.97, doc="Pre-emphasis coefficient; None = off."),
         "norm_per_feature": Param(
             bool, False, doc="Per-clip mean/std normalisation of each feature (off: keeps the level, see above)."

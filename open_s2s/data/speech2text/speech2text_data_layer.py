@@ -187,7 +187,6 @@ class Speech2TextDataLayer(DataLayer):
         self._formats = sorted({os.path.splitext(r.path)[1].lower() for r in rows})
         # every file a 16-bit WAV located at load time: decode without parsing headers in the graph
         self._pcm = all(r.pcm_offset >= 0 for r in rows)
-        self._mono = all(r.channels == 1 for r in rows)
 
     # ------------------------------------------------------------------ public API
 
@@ -253,15 +252,7 @@ class Speech2TextDataLayer(DataLayer):
                 ),
                 keys.INDEX: tf.range(len(rows), dtype=tf.int64),
                 keys.AUDIO_DURATION: tf.constant([r.duration for r in rows], tf.float32),
-                **(
-                    {
-                        "pcm_offset": tf.constant([r.pcm_offset for r in rows], tf.int32),
-                        "pcm_bytes": tf.constant([r.pcm_bytes for r in rows], tf.int32),
-                        "channels": tf.constant([r.channels for r in rows], tf.int32),
-                    }
-                    if self._pcm
-                    else {}
-                ),
+                **(self._pcm_columns() if self._pcm else {}),
             }
         )
         if input_context is not None and input_context.num_input_pipelines > 1:
@@ -296,13 +287,21 @@ class Speech2TextDataLayer(DataLayer):
         augmentation = self.params["augmentation"]
         return augmentation is not None and any(v is not None for v in augmentation.values())
 
+    def _pcm_columns(self) -> dict[str, tf.Tensor]:
+        """Where each WAV's samples are; ``channels`` only when some file is not mono."""
+        rows = self._rows
+        columns = {
+            "pcm_offset": tf.constant([r.pcm_offset for r in rows], tf.int32),
+            "pcm_bytes": tf.constant([r.pcm_bytes for r in rows], tf.int32),
+        }
+        if any(r.channels != 1 for r in rows):
+            columns["channels"] = tf.constant([r.channels for r in rows], tf.int32)
+        return columns
+
     def _load_audio(self, ex: dict) -> dict:
         """Decodes the audio and applies waveform augmentation (train mode only)."""
         if self._pcm:
-            channels = ex.pop("channels")
-            audio = decode_pcm16(
-                ex.pop("path"), ex.pop("pcm_offset"), ex.pop("pcm_bytes"), 1 if self._mono else channels
-            )
+            audio = decode_pcm16(ex.pop("path"), ex.pop("pcm_offset"), ex.pop("pcm_bytes"), ex.pop("channels", 1))
         else:
             file_format = self._formats[0][1:] if len(self._formats) == 1 else None
             audio, _ = decode_audio(ex.pop("path"), file_format, is_path=True)

@@ -12,10 +12,11 @@ import tensorflow as tf
 from open_s2s.config.params import Param, positive, validate
 from open_s2s.data import keys
 from open_s2s.data.audio import (
+    AudioInfo,
     DataError,
     FeatureParams,
     compute_features,
-    decode_audio,
+    decode_pcm16,
     frequency_warp,
     read_audio_info,
 )
@@ -148,10 +149,12 @@ class SpeechCommandsDataLayer(DataLayer):
             [len(n) for n in self._noise],
             self.clip_samples,
         )
-        self._check_files([e.path for e in examples if e.noise_index < 0])
+        infos = self._check_files([e.path for e in examples if e.noise_index < 0])
         if p["max_samples"] is not None:
             examples = examples[: p["max_samples"]]
         self._examples = examples
+        # where each word clip's samples are (silence clips: nothing to read)
+        self._pcm = [infos[e.path] if e.noise_index < 0 else None for e in examples]
         if self.mode == "train" and p["background_frequency"] > 0 and p["background_volume"] > 0 and not self._noise:
             raise DataError(
                 f"{p['dataset_location']}/{labels.BACKGROUND_NOISE_DIR}: no noise files for background mixing "
@@ -206,6 +209,9 @@ class SpeechCommandsDataLayer(DataLayer):
                 "noise_index": tf.constant([e.noise_index for e in ex], tf.int32),
                 "offset": tf.constant([e.offset for e in ex], tf.int32),
                 "gain": tf.constant([e.gain for e in ex], tf.float32),
+                "pcm_offset": tf.constant([i.pcm_offset if i else 0 for i in self._pcm], tf.int32),
+                "pcm_bytes": tf.constant([i.pcm_bytes if i else 0 for i in self._pcm], tf.int32),
+                "channels": tf.constant([i.channels if i else 1 for i in self._pcm], tf.int32),
                 keys.TARGET: tf.constant([e.label for e in ex], tf.int32),
                 keys.INDEX: tf.range(len(ex), dtype=tf.int64),
             }
@@ -237,10 +243,10 @@ class SpeechCommandsDataLayer(DataLayer):
     def _decode(self, ex: dict) -> dict:
         """Word clips decoded to float samples; silence clips keep their noise reference."""
         is_word = ex["noise_index"] < 0
+        path, offset, nbytes, channels = (ex.pop(k) for k in ("path", "pcm_offset", "pcm_bytes", "channels"))
         ex["audio"] = tf.cond(
-            is_word, lambda: decode_audio(ex["path"], "wav", is_path=True)[0], lambda: tf.zeros([0], tf.float32)
+            is_word, lambda: decode_pcm16(path, offset, nbytes, channels), lambda: tf.zeros([0], tf.float32)
         )
-        del ex["path"]
         return ex
 
     def _features(self, ex: dict) -> dict:
@@ -309,7 +315,9 @@ class SpeechCommandsDataLayer(DataLayer):
         audio, _ = soundfile.read(path, dtype="float32", always_2d=True)
         return audio.mean(axis=1)
 
-    def _check_files(self, paths: list[str]) -> None:
+    def _check_files(self, paths: list[str]) -> dict[str, AudioInfo]:
+        """Each file's header facts (sample rate checked), by path."""
+        infos = {}
         it = paths
         if len(paths) > _PROGRESS_MIN_FILES:
             from tqdm import tqdm
@@ -323,6 +331,8 @@ class SpeechCommandsDataLayer(DataLayer):
                     f"{path} has sample rate {info.sample_rate} Hz, but sample_freq is {rate}; "
                     f"resample it, e.g. `sox in.wav -r {rate} out.wav`"
                 )
+            infos[path] = info
+        return infos
 
 
 def crop(audio: tf.Tensor, start, size: int) -> tf.Tensor:

@@ -4,7 +4,10 @@
     python scripts/commands_export_parity.py --config_file=example_configs/speech_commands/jasper_v1_12_tiny.py
 
 Restores the newest checkpoint of the config's logdir (or ``--logdir``), computes the class
-probabilities in process (the data layer's eval features, as ``--mode=infer`` does), then
+probabilities in process (the data layer's eval features, as ``--mode=infer`` does) in
+float32, the precision of both exports (a model trained under a mixed policy is exported
+as its float32 twin; ``--mode=infer`` under the config's mixed dtype can differ from it on
+borderline clips), then
 runs the exported SavedModel on the raw audio (one padded batch) and the TFLite model on
 each 1 s clip, and reports how many labels agree and the largest probability difference.
 Writes ``<logdir>/export_parity.json``; exit status 1 if any label differs.

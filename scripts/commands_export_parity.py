@@ -37,9 +37,9 @@ def in_process(config: str, logdir: str, split: str = "test"):
     dl = modes.make_data_layer(params, "infer")
     model = modes.build_model(model_cls, params, dl.spec)
     ckpt_lib.restore(ckpt_lib.make_checkpoint(model, None), ckpt_lib.find_checkpoint(logdir), model_only=True)
-    probs = np.zeros([dl.num_samples, dl.spec.num_classes], np.float32)
+    probs = np.zeros([dl.num_samples, dl.spec.target.vocab_size], np.float32)
     for batch in dl.build_dataset():
-        probs[batch[keys.INDEX].numpy()] = model.decode(model(batch, training=False))["probabilities"].numpy()
+        probs[batch[keys.INDEX].numpy()] = model.generate(batch)["probabilities"].numpy()
     return dl, probs
 
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     logdir = args.logdir or resolve_config(args.config_file, "infer")[1]["logdir"]
     export_dir = args.export_dir or os.path.join(logdir, "export")
     dl, expected = in_process(args.config_file, logdir, args.split)
-    names = list(dl.spec.vocab)
+    names = list(dl.spec.target.vocab)
     reference = expected.argmax(axis=1)
     clips = raw_clips(dl)
     sm_probs, sm_labels = saved_model_outputs(export_dir, clips)

@@ -41,12 +41,15 @@ class FullyConnectedCTCDecoder(Decoder):
 
     def __init__(self, params, data_spec, **kwargs):
         super().__init__(params, data_spec, **kwargs)
-        self.blank_id = self.data_spec.vocab_size
+        self.blank_id = self.data_spec.target.vocab_size
         if self.params["use_language_model"] and not self.params["lm_path"]:
             raise ConfigError("FullyConnectedCTCDecoder: use_language_model needs decoder_params.lm_path")
         self._text_decoder = None
         self.projection = keras.layers.Dense(
-            self.data_spec.vocab_size + 1, kernel_initializer=self.params["initializer"], dtype="float32", name="logits"
+            self.data_spec.target.vocab_size + 1,
+            kernel_initializer=self.params["initializer"],
+            dtype="float32",
+            name="logits",
         )
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
@@ -69,6 +72,6 @@ class FullyConnectedCTCDecoder(Decoder):
         if self._text_decoder is None:
             p = self.params
             self._text_decoder = CTCBeamSearchDecoder(
-                self.data_spec.vocab, p["lm_path"], p["alpha"], p["beta"], p["beam_width"]
+                self.data_spec.target.vocab, p["lm_path"], p["alpha"], p["beta"], p["beam_width"]
             )
         return self._text_decoder

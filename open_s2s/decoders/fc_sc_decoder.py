@@ -35,7 +35,7 @@ class FullyConnectedSCDecoder(Decoder):
 
     def __init__(self, params, data_spec, **kwargs):
         super().__init__(params, data_spec, **kwargs)
-        n = self.data_spec.num_classes
+        n = self.data_spec.target.vocab_size
         if self.params["output_dim"] is not None and self.params["output_dim"] != n:
             raise ConfigError(
                 f"FullyConnectedSCDecoder.output_dim: {self.params['output_dim']} but the data layer has {n} classes"

@@ -69,13 +69,24 @@ def infer_with_logits(model, dataset) -> tuple[list[tuple[int, str]], dict[int, 
     from open_s2s.data import keys  # noqa: PLC0415
     from open_s2s.training import evaluation  # noqa: PLC0415
 
-    predict_fn = evaluation.make_predict_fn(model, dataset.element_spec)
+    generate_fn = evaluation.make_generate_fn(model, dataset.element_spec)
     rows, log_probs = [], {}
     for batch in tqdm(dataset, desc="infer", unit="batch", leave=False, mininterval=2.0):
-        _, decoded = predict_fn(batch)
+        decoded = generate_fn(batch)
         batch_np, decoded_np = evaluation.to_numpy(batch), evaluation.to_numpy(decoded)
         rows.extend(model.infer_batch(batch_np, decoded_np))
         for b, index in enumerate(batch_np[keys.INDEX].tolist()):
             log_probs[int(index)] = decoded_np["log_probs"][b, : int(decoded_np["log_probs_length"][b])]
     rows.sort(key=lambda r: r[0])
     return rows, log_probs
+
+
+def save_infer_logits(model, data_layer, path: str) -> list[tuple[int, str]]:
+    """Infer rows, and each utterance's CTC log-probs saved to ``path`` (for scripts/tune_lm.py)."""
+    rows, log_probs = infer_with_logits(model, data_layer.build_dataset())
+    indices = sorted(log_probs)
+    references = [data_layer.transcript(i) for i in indices]
+    vocab = model.data_spec.target.vocab
+    save_logits(path, SavedLogits([log_probs[i] for i in indices], data_layer.sample_names, references, vocab))
+    print(f"wrote CTC log-probs of {len(indices)} utterances to {path}", flush=True)
+    return rows

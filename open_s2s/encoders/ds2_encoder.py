@@ -139,7 +139,7 @@ class DeepSpeech2Encoder(Encoder):
 
     def conv_output_dim(self) -> int:
         """Features per frame after the convolutions: frequency bins x channels."""
-        freq, channels = self.data_spec.num_features, 1
+        freq, channels = self.data_spec.source.num_features, 1
         for spec in self.conv_specs:
             kernel, stride = spec["kernel_size"][1], spec["stride"][1]
             if spec["padding"].upper() == "SAME":

@@ -70,7 +70,7 @@ class TDNNEncoder(Encoder):
         self.residual_norms = []
         for i, spec in enumerate(self.layer_specs):
             self._check_block(i, spec)
-            block_in = self.layer_specs[i - 1]["num_channels"] if i else self.data_spec.num_features
+            block_in = self.layer_specs[i - 1]["num_channels"] if i else self.data_spec.source.num_features
             self.blocks.append(
                 [
                     self._sub_block(i, j, spec, block_in if j == 0 else spec["num_channels"])

@@ -31,21 +31,20 @@ class Speech2TextServing(tf.Module):
         super().__init__(name="speech2text_serving")
         self.model = model
         self.feature_params = feature_params
-        self.symbols = tuple(model.data_spec.vocab) + ("",)
+        self.symbols = model.data_spec.target.vocab + ("",)
 
     @tf.function(input_signature=_SIGNATURE)
     def serve(self, audio, audio_length):
         features, lengths = compute_features(audio, audio_length, self.feature_params, training=False)
-        outputs = self.model({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths}, training=False)
-        decoded = self.model.decode(outputs)
-        ids = decoded["ids"]
+        generated = self.model.generate({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths})
+        ids = generated["ids"]
         padding = len(self.symbols) - 1  # the "" entry: padding ids (-1) map to it
         return {
             "transcript": tf_ids_to_text(tf.where(ids >= 0, ids, padding), self.symbols),
             "ids": ids,
-            "ids_length": decoded[keys.LENGTHS],
-            "log_probs": tf.nn.log_softmax(tf.cast(outputs[keys.LOGITS], tf.float32)),
-            "log_probs_length": outputs[keys.LENGTHS],
+            "ids_length": generated[keys.LENGTHS],
+            "log_probs": generated["log_probs"],
+            "log_probs_length": generated["log_probs_length"],
         }
 
     @tf.function(input_signature=_SIGNATURE)

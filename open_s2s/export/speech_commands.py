@@ -31,8 +31,8 @@ class SpeechCommandsServing(tf.Module):
         super().__init__(name="speech_commands_serving")
         self.model = model
         self.feature_params = feature_params
-        self.clip_samples = model.data_spec.clip_samples
-        self.labels = tuple(model.data_spec.vocab)
+        self.clip_samples = model.data_spec.source.clip_samples
+        self.labels = model.data_spec.target.vocab
         self.serve_clip = tf.function(
             self._classify, input_signature=[tf.TensorSpec([1, self.clip_samples], tf.float32, name="audio")]
         )
@@ -41,9 +41,8 @@ class SpeechCommandsServing(tf.Module):
         """``[batch, clip_samples]`` -> probabilities and arg max."""
         lengths = tf.fill(tf.shape(clips)[:1], self.clip_samples)
         features, lengths = compute_features(clips, lengths, self.feature_params, training=False)
-        outputs = self.model({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths}, training=False)
-        decoded = self.model.decode(outputs)
-        return {"probabilities": decoded["probabilities"], "label_id": decoded["labels"]}
+        generated = self.model.generate({keys.SOURCE: features, keys.SOURCE_LENGTH: lengths})
+        return {"probabilities": generated["probabilities"], "label_id": generated["labels"]}
 
     @tf.function(
         input_signature=[

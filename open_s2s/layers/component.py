@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +26,7 @@ class Component(keras.layers.Layer):
         kwargs.setdefault("name", _snake(type(self).__name__))
         super().__init__(**kwargs)
         if isinstance(data_spec, Mapping):
-            data_spec = DataSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data_spec.items()})
+            data_spec = DataSpec.from_dict(data_spec)
         self.params = validate(type(self).__name__, params, self.all_params())
         self.data_spec = data_spec
 
@@ -37,7 +36,7 @@ class Component(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update({"params": _plain(self.params), "data_spec": dataclasses.asdict(self.data_spec)})
+        config.update({"params": _plain(self.params), "data_spec": self.data_spec.to_dict()})
         return config
 
 

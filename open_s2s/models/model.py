@@ -16,15 +16,27 @@ from open_s2s.data.data_spec import DataSpec
 class EncoderDecoderModel(keras.Model):
     """An encoder, a decoder and a loss, built from a config.
 
-    The network part is a Keras model (``call(batch, training) -> decoder outputs``).
-    Subclasses (one per family) add only the map/reduce hooks that turn decoded
-    outputs into metrics and inference rows:
+    Two passes, two methods (the contract every family follows):
 
-    * ``eval_batch(batch, decoded) -> list`` (map, per batch, numpy in, records out)
+    * ``call(batch, training)``: the teacher-forced pass that the loss sees. The decoder
+      gets the batch's targets when the batch has them (an autoregressive decoder is
+      fed the reference prefix; CTC and classifier decoders ignore them).
+    * ``generate(batch)``: the free-running pass, from the source alone (greedy CTC,
+      arg max, beam search, autoregressive synthesis). Metrics, inference and exports
+      all come from it, never from teacher-forced outputs.
+
+    ``evaluate_batch`` runs both for eval with one encoder pass: the source does not
+    depend on the targets, so the loss pass and the generation pass share it.
+
+    Subclasses (one per family) add only the map/reduce hooks that turn generated
+    outputs into metrics and inference output:
+
+    * ``eval_batch(batch, generated) -> list`` (map, per batch, numpy in, records out)
     * ``finalize_eval(records) -> dict`` (reduce; metrics over the whole eval set)
     * ``eval_text(records) -> str`` and ``eval_images(records) -> {name: [H, W, 3] uint8}``
       (optional reports, e.g. a confusion matrix, logged and written to TensorBoard)
-    * ``infer_batch(batch, decoded) -> list[(index, row)]`` and ``infer_header``
+    * ``infer_batch(batch, generated) -> list[(index, row)]`` and ``write_inference``
+      (CSV rows by default; a family may write files, e.g. audio)
     * ``objects_in_batch(batch)`` for throughput (audio seconds, tokens, ...)
 
     Precision and distribution are not known here: the trainer sets the Keras dtype
@@ -54,26 +66,52 @@ class EncoderDecoderModel(keras.Model):
         self.decoder = params["decoder"](params["decoder_params"], data_spec, name="decoder")
         self.loss_fn = params["loss"](params["loss_params"], data_spec)
 
-    def call(self, batch: dict[str, Any], training: bool = False) -> dict[str, Any]:
+    # ------------------------------------------------------------------ the two passes
+
+    def encode(self, batch: dict[str, Any], training: bool = False) -> dict[str, Any]:
+        """Encoder outputs (``outputs``, ``lengths``) plus ``source_length`` for the decoder."""
         encoded = self.encoder(
             {keys.SOURCE: batch[keys.SOURCE], keys.SOURCE_LENGTH: batch[keys.SOURCE_LENGTH]}, training=training
         )
+        return {**encoded, keys.SOURCE_LENGTH: batch[keys.SOURCE_LENGTH]}
+
+    def call(self, batch: dict[str, Any], training: bool = False) -> dict[str, Any]:
+        """Teacher-forced decoder outputs (targets are used when the batch has them)."""
+        return self._decode_teacher_forced(self.encode(batch, training), batch, training)
+
+    def _decode_teacher_forced(self, encoded, batch, training):
         decoder_inputs = dict(encoded)
         for key in (keys.TARGET, keys.TARGET_LENGTH):
             if key in batch:
                 decoder_inputs[key] = batch[key]
         return self.decoder(decoder_inputs, training=training)
 
+    def generate(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Free-running predictions from the source alone (targets in ``batch`` are not read)."""
+        return self.decoder.generate(self.encode(batch, training=False))
+
+    def evaluate_batch(self, batch: dict[str, Any]) -> tuple[tf.Tensor, dict[str, Any]]:
+        """``(float32 loss of the teacher-forced pass, generate(batch))`` with one encoder pass."""
+        encoded = self.encode(batch, training=False)
+        outputs = self._decode_teacher_forced(encoded, batch, training=False)
+        if self.decoder.AUTOREGRESSIVE:
+            generated = self.decoder.generate(encoded)
+        else:  # one pass is both: its decoding reads no target
+            generated = self.decoder.decode(outputs)
+        return self.compute_loss_value(outputs, batch), generated
+
     def compute_loss_value(self, outputs: dict[str, Any], batch: dict[str, Any]) -> tf.Tensor:
         """The loss in float32, averaged over the local batch."""
         return tf.cast(self.loss_fn(outputs, batch), tf.float32)
 
-    def decode(self, outputs: dict[str, Any]) -> dict[str, Any]:
-        return self.decoder.decode(outputs)
+    def dummy_batch(self) -> dict[str, Any]:
+        """A one-example batch shaped like the data layer's elements; calling the model on it
+        creates every variable."""
+        return self.data_spec.dummy_batch()
 
     # ------------------------------------------------------------------ family hooks
 
-    def eval_batch(self, batch: dict[str, Any], decoded: dict[str, Any]) -> list[Any]:
+    def eval_batch(self, batch: dict[str, Any], generated: dict[str, Any]) -> list[Any]:
         return []
 
     def finalize_eval(self, records: list[Any]) -> dict[str, float]:
@@ -85,20 +123,18 @@ class EncoderDecoderModel(keras.Model):
     def eval_images(self, records: list[Any]) -> dict[str, Any]:
         return {}
 
-    def infer_batch(self, batch: dict[str, Any], decoded: dict[str, Any]) -> list[tuple[int, list[str]]]:
+    def infer_batch(self, batch: dict[str, Any], generated: dict[str, Any]) -> list[tuple[int, Any]]:
         raise NotImplementedError
 
     infer_header: tuple[str, ...] = ()
 
-    def dummy_batch(self) -> dict[str, Any]:
-        """A tiny batch that creates every variable when called (feature-input default)."""
-        frames = 16
-        return {
-            keys.SOURCE: tf.zeros([1, frames, self.data_spec.num_features]),
-            keys.SOURCE_LENGTH: tf.constant([frames], tf.int32),
-            keys.TARGET: tf.zeros([1, 1], tf.int32),
-            keys.TARGET_LENGTH: tf.constant([1], tf.int32),
-        }
+    def write_inference(self, path: str, names: list[str], rows: list[tuple[int, Any]]) -> str:
+        """Writes infer output (default: a CSV of ``infer_header`` rows, in input order); returns
+        a one-line description for the console."""
+        from open_s2s.training.evaluation import write_infer_csv  # noqa: PLC0415
+
+        write_infer_csv(path, self.infer_header, names, rows)
+        return f"wrote {len(rows)} predictions to {path}"
 
     def score_inference(self, data_layer, rows: list[tuple[int, Any]]) -> dict[str, float]:
         """Metrics of inference output against references the data layer has (if any)."""
@@ -108,6 +144,6 @@ class EncoderDecoderModel(keras.Model):
         """Objects processed in a batch for throughput figures (default: samples)."""
         return tf.cast(tf.shape(batch[keys.SOURCE])[0], tf.float32)
 
-    def sample_text(self, batch: dict[str, Any], decoded: dict[str, Any], limit: int = 3) -> str:
+    def sample_text(self, batch: dict[str, Any], generated: dict[str, Any], limit: int = 3) -> str:
         """A few predictions next to their references, for logs and TensorBoard."""
         return ""

@@ -25,7 +25,7 @@ class Speech2Text(EncoderDecoderModel):
     infer_header = ("wav_filename", "predicted_transcript")
 
     def ids_to_text(self, ids: np.ndarray, length: int) -> str:
-        return ids_to_text(ids[:length], self.data_spec.vocab)
+        return ids_to_text(ids[:length], self.data_spec.target.vocab)
 
     def _texts(self, decoded: dict[str, Any]) -> list[str]:
         beam_search = self.decoder.text_decoder()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -31,22 +29,14 @@ class SpeechCommands(EncoderDecoderModel):
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.data_spec.vocab)
-
-    def dummy_batch(self) -> dict[str, Any]:
-        frames = 16
-        return {
-            keys.SOURCE: tf.zeros([1, frames, self.data_spec.num_features]),
-            keys.SOURCE_LENGTH: tf.constant([frames], tf.int32),
-            keys.TARGET: tf.zeros([1], tf.int32),
-        }
+        return self.data_spec.target.vocab
 
     def eval_batch(self, batch, decoded):
         return list(zip(batch[keys.INDEX].tolist(), batch[keys.TARGET].tolist(), decoded["labels"].tolist()))
 
     def confusion(self, records) -> np.ndarray:
         """``[num_classes, num_classes]`` counts; row = reference, column = prediction."""
-        n = self.data_spec.num_classes
+        n = self.data_spec.target.vocab_size
         matrix = np.zeros([n, n], np.int64)
         for _, ref, hyp in records:
             matrix[ref, hyp] += 1

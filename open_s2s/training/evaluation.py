@@ -1,4 +1,4 @@
-"""Eval and infer loops: a compiled forward + decode, and the model's map/reduce hooks."""
+"""Eval and infer loops: compiled loss and generation passes, and the model's map/reduce hooks."""
 
 from __future__ import annotations
 
@@ -7,22 +7,18 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
 
-def make_predict_fn(model, element_spec) -> Callable:
-    """Compiled ``batch -> (loss or NaN, decoded)``; one trace for all batch shapes."""
+def make_eval_fn(model, element_spec) -> Callable:
+    """Compiled ``batch -> (teacher-forced loss, generated)``; one trace for all batch shapes."""
+    return tf.function(model.evaluate_batch, input_signature=[element_spec])
 
-    def predict(batch):
-        outputs = model(batch, training=False)
-        decoded = model.decode(outputs)
-        has_target = "target" in batch
-        loss = model.compute_loss_value(outputs, batch) if has_target else tf.constant(np.nan, tf.float32)
-        return loss, decoded
 
-    return tf.function(predict, input_signature=[element_spec])
+def make_generate_fn(model, element_spec) -> Callable:
+    """Compiled ``batch -> generated`` (free-running; targets, if any, are not read)."""
+    return tf.function(model.generate, input_signature=[element_spec])
 
 
 def to_numpy(tree: dict[str, Any]) -> dict[str, Any]:
@@ -40,16 +36,18 @@ def evaluate(
 ) -> tuple[dict[str, float], list[Any]]:
     """Runs the whole eval set; returns (metrics incl. 'loss', records).
 
-    With data sharded over processes, ``gather`` concatenates every process's records
-    (and loss sums) before the reduce, so the metrics are those of the whole set.
+    The loss comes from the teacher-forced pass, every other metric from ``generate``
+    (the model's ``eval_batch`` / ``finalize_eval``). With data sharded over processes,
+    ``gather`` concatenates every process's records (and loss sums) before the reduce, so
+    the metrics are those of the whole set.
     """
-    predict_fn = predict_fn or make_predict_fn(model, dataset.element_spec)
+    predict_fn = predict_fn or make_eval_fn(model, dataset.element_spec)
     records, losses, weights = [], [], []
     bar = tqdm(dataset, total=total, desc=desc, unit="batch", leave=False, mininterval=2.0, disable=not progress)
     for batch in bar:
-        loss, decoded = predict_fn(batch)
-        batch_np, decoded_np = to_numpy(batch), to_numpy(decoded)
-        records.extend(model.eval_batch(batch_np, decoded_np))
+        loss, generated = predict_fn(batch)
+        batch_np = to_numpy(batch)
+        records.extend(model.eval_batch(batch_np, to_numpy(generated)))
         n = len(next(iter(batch_np.values())))
         losses.append(float(loss) * n)
         weights.append(n)
@@ -68,12 +66,11 @@ def infer(
     progress: bool = True,
 ) -> list[tuple[int, Any]]:
     """Runs inference; returns ``(index, prediction)`` pairs of all processes sorted by input index."""
-    predict_fn = make_predict_fn(model, dataset.element_spec)
+    generate_fn = make_generate_fn(model, dataset.element_spec)
     rows = []
     bar = tqdm(dataset, total=total, desc="infer", unit="batch", leave=False, mininterval=2.0, disable=not progress)
     for batch in bar:
-        _, decoded = predict_fn(batch)
-        rows.extend(model.infer_batch(to_numpy(batch), to_numpy(decoded)))
+        rows.extend(model.infer_batch(to_numpy(batch), to_numpy(generate_fn(batch))))
     rows = gather(rows)
     rows.sort(key=lambda r: r[0])
     return rows

@@ -63,9 +63,11 @@ def _rows(ds, limit=100):
 
 def test_eval_batches_cover_every_row_once(corpus):
     dl = Speech2TextDataLayer(_params(corpus), "eval", batch_size=3)
-    assert dl.num_samples == len(TEXTS) and dl.spec.vocab_size == 28 and dl.spec.num_features == 40
-    assert dl.spec.vocab[0] == " " and dl.spec.feature_stride == 0.01
+    assert dl.num_samples == len(TEXTS) and dl.spec.target.vocab_size == 28 and dl.spec.source.num_features == 40
+    assert dl.spec.target.vocab[0] == " " and dl.spec.source.feature_stride == 0.01
     ds = dl.build_dataset()
+    for name, spec in dl.spec.element_spec().items():  # the model's dummy batch is built from it
+        assert spec.is_compatible_with(ds.element_spec[name]) and spec.shape.rank == ds.element_spec[name].shape.rank
     batch = next(iter(ds))
     assert set(batch) == {
         keys.SOURCE,

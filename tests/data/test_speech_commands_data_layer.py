@@ -228,3 +228,11 @@ def test_change_speed_is_linear_resampling():
         positions = np.arange(len(out)) * factor
         assert len(out) == int(np.floor(999 / factor)) + 1
         np.testing.assert_allclose(out, np.interp(positions, np.arange(1000), x), atol=1e-4)
+
+
+def test_element_spec_matches_the_data_spec(layout):
+    root, _ = layout
+    dl = make(root, "eval")
+    ds = dl.build_dataset()
+    for name, spec in dl.spec.element_spec().items():  # the model's dummy batch is built from it
+        assert spec.is_compatible_with(ds.element_spec[name]) and spec.shape.rank == ds.element_spec[name].shape.rank

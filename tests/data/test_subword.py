@@ -72,7 +72,7 @@ def test_data_layer_with_bpe_targets(corpus):
     }
     dl = Speech2TextDataLayer(params, "eval", batch_size=8)
     spec = dl.spec
-    assert spec.vocab_size == 60 and spec.vocab == dl.targets.symbols
+    assert spec.target.vocab_size == 60 and spec.target.vocab == dl.targets.symbols
     assert Speech2TextDataLayer.spec_from_params(params)[0] == spec
     batch = next(iter(dl.build_dataset()))
     texts = _sentences(200)

@@ -34,7 +34,7 @@ def test_layout_and_voice_split(tiny_commands):
 def test_data_layer_reads_it(tiny_commands):
     for label_set in labels.LABEL_SETS:
         dl = SpeechCommandsDataLayer({"dataset_location": str(tiny_commands), "label_set": label_set}, "eval", 4)
-        assert dl.spec.num_classes == len(labels.labels_for(label_set))
+        assert dl.spec.target.vocab_size == len(labels.labels_for(label_set))
         assert dl.num_samples > 0
 
 

@@ -2,12 +2,12 @@ import numpy as np
 import tensorflow as tf
 
 from open_s2s.data import keys
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, token_ids
 from open_s2s.decoders import FullyConnectedCTCDecoder
 from open_s2s.decoding.ctc import ctc_greedy_decode
 from tests.harness import check_component
 
-SPEC = DataSpec(vocab_size=5, vocab=("a", "b", "c", "d", " "), num_features=8)
+SPEC = DataSpec(audio_features(8, 16000, 0.01), token_ids(("a", "b", "c", "d", " ")))
 
 
 def encoder_outputs(time, batch=3, channels=6, seed=0):

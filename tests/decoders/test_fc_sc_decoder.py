@@ -4,11 +4,11 @@ import tensorflow as tf
 
 from open_s2s.config.params import ConfigError
 from open_s2s.data import keys
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, class_id
 from open_s2s.decoders import FullyConnectedSCDecoder
 from tests.harness import check_component
 
-SPEC = DataSpec(num_classes=5)
+SPEC = DataSpec(target=class_id(tuple("abcde")))
 
 
 def encoded(time, batch=3, channels=6, seed=0):

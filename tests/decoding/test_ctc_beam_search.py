@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from open_s2s.config.params import ConfigError
 from open_s2s.data import keys
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, token_ids
 from open_s2s.decoders import FullyConnectedCTCDecoder
 from open_s2s.decoding.arpa import build_arpa
 from open_s2s.decoding.ctc import ctc_greedy_decode, ctc_greedy_decode_dense
@@ -66,7 +66,7 @@ def test_zero_lm_weights_on_clear_log_probs_give_the_greedy_transcript(lm_path):
 
 
 def test_fc_decoder_param_checks_and_text_decoder(lm_path, tmp_path):
-    spec = DataSpec(vocab_size=len(VOCAB), vocab=VOCAB, num_features=8)
+    spec = DataSpec(audio_features(8, 16000, 0.01), token_ids(tuple(VOCAB)))
     with pytest.raises(ConfigError, match="lm_path"):
         FullyConnectedCTCDecoder({"use_language_model": True}, spec)
     assert FullyConnectedCTCDecoder({}, spec).text_decoder() is None

@@ -5,11 +5,11 @@ import tensorflow as tf
 
 from open_s2s.config.params import ConfigError
 from open_s2s.data import keys
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, token_ids
 from open_s2s.encoders import DeepSpeech2Encoder
 from tests.harness import check_component, feature_batch
 
-SPEC = DataSpec(vocab_size=28, num_features=16)
+SPEC = DataSpec(audio_features(16, 16000, 0.01), token_ids(tuple("abcdefghijklmnopqrstuvwxyz' ")))
 
 
 def conv(kernel, stride, channels, padding="SAME"):

@@ -3,11 +3,11 @@ import pytest
 
 from open_s2s.config.params import ConfigError
 from open_s2s.data import keys
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, class_id
 from open_s2s.encoders import ResNetEncoder
 from tests.harness import check_component, feature_batch
 
-SPEC = DataSpec(num_features=16, num_classes=12)
+SPEC = DataSpec(audio_features(16, 16000, 0.01), class_id(tuple("abcdefghijkl")))
 SMALL = {"num_filters": 4, "conv_kernel_size": 3, "block_sizes": [1, 1], "block_strides": [1, 2]}
 
 

@@ -77,6 +77,6 @@ def test_infer_csv_rows(exported, tmp_path):
         rows = list(csv.reader(f))
     assert rows[0] == ["wav_filename", "predicted_label", "probability"]
     assert [r[0] for r in rows[1:]] == dl.sample_names
-    names = list(dl.spec.vocab)
+    names = list(dl.spec.target.vocab)
     assert [names.index(r[1]) for r in rows[1:]] == expected.argmax(axis=1).tolist()
     np.testing.assert_allclose([float(r[2]) for r in rows[1:]], expected.max(axis=1), atol=1e-4)

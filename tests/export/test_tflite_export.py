@@ -45,14 +45,16 @@ def test_tflite_transcribes_like_the_saved_model(tmp_path, tiny_corpus, encoder)
     overrides = {"encoder_params": W2LPLUS_ENCODER} if encoder == "w2lplus" else {}
     model, feature_params = build(tmp_path, tiny_corpus, **overrides)
     saved = export_saved_model(model, feature_params, str(tmp_path / "saved"))
-    lite = TFLiteSpeech2Text(export_tflite(model, feature_params, str(tmp_path / "m.tflite")), model.data_spec.vocab)
+    lite = TFLiteSpeech2Text(
+        export_tflite(model, feature_params, str(tmp_path / "m.tflite")), model.data_spec.target.vocab
+    )
     serve = tf.saved_model.load(saved).signatures["serving_default"]
     transcripts = []
     for audio in read_test_audio(tiny_corpus)[:4]:
         ref = serve(audio=tf.constant(audio[None]), audio_length=tf.constant([len(audio)]))
         text, log_probs = lite.transcribe(audio)
         n = int(ref["log_probs_length"][0])
-        assert log_probs.shape == (n, model.data_spec.vocab_size + 1)
+        assert log_probs.shape == (n, model.data_spec.target.vocab_size + 1)
         np.testing.assert_allclose(log_probs, ref["log_probs"].numpy()[0, :n], atol=1e-4)
         assert text == ref["transcript"].numpy()[0].decode()
         transcripts.append(text)

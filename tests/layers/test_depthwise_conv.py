@@ -38,14 +38,18 @@ def test_gradient_reaches_kernel_and_config_round_trip():
 def test_separable_blocks_have_distinct_variable_paths():
     """Checkpoints key variables by path: two separable blocks must not share one."""
     from open_s2s.data import keys
-    from open_s2s.data.data_spec import DataSpec
+    from open_s2s.data.data_spec import DataSpec, audio_features, token_ids
     from open_s2s.encoders import TDNNEncoder
 
     layers = [
         {"type": "sep_conv1d", "kernel_size": [5], "num_channels": 8, "repeat": 2},
         {"type": "sep_conv1d", "kernel_size": [3], "num_channels": 8},
     ]
-    encoder = TDNNEncoder({"convnet_layers": layers}, DataSpec(vocab_size=28, num_features=16), name="encoder")
+    encoder = TDNNEncoder(
+        {"convnet_layers": layers},
+        DataSpec(audio_features(16, 16000, 0.01), token_ids(tuple("abcdefghijklmnopqrstuvwxyz' "))),
+        name="encoder",
+    )
     encoder({keys.SOURCE: tf.zeros([1, 10, 16]), keys.SOURCE_LENGTH: tf.constant([10])})
     paths = [v.path for v in encoder.variables]
     depthwise = [p for p in paths if p.endswith("depthwise_kernel")]

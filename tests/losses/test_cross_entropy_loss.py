@@ -5,10 +5,10 @@ import tensorflow as tf
 
 from open_s2s.config.params import ConfigError
 from open_s2s.data import keys
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, class_id
 from open_s2s.losses import CrossEntropyLoss
 
-SPEC = DataSpec(num_classes=7)
+SPEC = DataSpec(target=class_id(tuple("abcdefg")))
 
 
 def case(seed=0, batch=5, classes=7):

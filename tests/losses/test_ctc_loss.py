@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from open_s2s.data import keys
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, token_ids
 from open_s2s.losses import CTCLoss
 
 
@@ -21,7 +21,7 @@ def batch_and_outputs(seed=0):
 
 def test_matches_tf_nn_ctc_loss_dense_path():
     outputs, batch = batch_and_outputs()
-    loss = CTCLoss({}, DataSpec(vocab_size=4))(outputs, batch)
+    loss = CTCLoss({}, DataSpec(target=token_ids(tuple("abcd"))))(outputs, batch)
     ref = tf.nn.ctc_loss(
         batch[keys.TARGET],
         outputs[keys.LOGITS],
@@ -49,21 +49,21 @@ def test_matches_enumeration_of_alignments():
     logits = rng.standard_normal((1, 5, 3)).astype(np.float32)
     outputs = {keys.LOGITS: tf.constant(logits), keys.LENGTHS: tf.constant([5])}
     batch = {keys.TARGET: tf.constant([[0, 0, 1]]), keys.TARGET_LENGTH: tf.constant([2])}
-    loss = CTCLoss({}, DataSpec(vocab_size=2))(outputs, batch)
+    loss = CTCLoss({}, DataSpec(target=token_ids(tuple("ab"))))(outputs, batch)
     np.testing.assert_allclose(float(loss), brute_force_nll(logits[0], [0, 0], blank=2), rtol=1e-4)
 
 
 def test_float16_logits_are_computed_in_float32():
     outputs, batch = batch_and_outputs()
     half = {**outputs, keys.LOGITS: tf.cast(outputs[keys.LOGITS], tf.float16)}
-    loss = CTCLoss({}, DataSpec(vocab_size=4))(half, batch)
+    loss = CTCLoss({}, DataSpec(target=token_ids(tuple("abcd"))))(half, batch)
     assert loss.dtype == tf.float32
 
 
 def test_unalignable_utterance_is_skipped_not_fatal():
     outputs, batch = batch_and_outputs()
     bad = {**outputs, keys.LENGTHS: tf.constant([12, 7, 1])}  # third target (len 2) cannot fit in 1 frame
-    loss = CTCLoss({}, DataSpec(vocab_size=4))(bad, batch)
+    loss = CTCLoss({}, DataSpec(target=token_ids(tuple("abcd"))))(bad, batch)
     ref = tf.nn.ctc_loss(
         batch[keys.TARGET],
         outputs[keys.LOGITS],
@@ -80,6 +80,6 @@ def test_gradient_is_finite():
     outputs, batch = batch_and_outputs()
     logits = tf.Variable(outputs[keys.LOGITS])
     with tf.GradientTape() as tape:
-        loss = CTCLoss({}, DataSpec(vocab_size=4))({**outputs, keys.LOGITS: logits}, batch)
+        loss = CTCLoss({}, DataSpec(target=token_ids(tuple("abcd"))))({**outputs, keys.LOGITS: logits}, batch)
     grad = tape.gradient(loss, logits).numpy()
     assert np.all(np.isfinite(grad)) and np.abs(grad).sum() > 0

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix
 
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, class_id
 from open_s2s.data.speech_commands import labels
 from open_s2s.decoders import FullyConnectedSCDecoder
 from open_s2s.encoders import ResNetEncoder
@@ -12,7 +12,7 @@ from open_s2s.models import SpeechCommands
 from open_s2s.models.speech_commands import confusion_image
 
 NAMES = labels.labels_for("v1-12")
-SPEC = DataSpec(vocab=NAMES, num_classes=12, num_features=8, clip_samples=16000)
+SPEC = DataSpec(audio_features(8, 16000, 0.01, clip_samples=16000), class_id(tuple(NAMES)))
 PARAMS = {
     "encoder": ResNetEncoder,
     "encoder_params": {"resnet_size": 18, "num_filters": 2, "block_sizes": [1], "block_strides": [1]},

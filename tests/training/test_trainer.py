@@ -140,7 +140,7 @@ def test_warm_start_skips_shape_mismatch(small_config, tmp_path):
 
 
 def test_input_error_mid_training_saves_checkpoint_and_exits_3(small_config, tmp_path):
-    from open_s2s import modes
+    from open_s2s.modes.train import fit
 
     params, runtime, dl, model = setup(small_config, tmp_path)
     (batch,) = fixed_batches(dl, 1)
@@ -154,5 +154,5 @@ def test_input_error_mid_training_saves_checkpoint_and_exits_3(small_config, tmp
     )
     logdir = str(tmp_path / "run")
     trainer = Trainer(model, params, runtime, logdir, total_steps=10)
-    assert modes.fit(trainer, model, dataset, None, params, runtime, logdir) == 3
+    assert fit(trainer, model, dataset, None, params, runtime, logdir) == 3
     assert tf.train.latest_checkpoint(logdir).endswith("model-3")

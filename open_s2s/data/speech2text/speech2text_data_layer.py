@@ -33,7 +33,7 @@ from open_s2s.data.augmentation import (
     spec_augment,
 )
 from open_s2s.data.data_layer import DataLayer
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, token_ids
 from open_s2s.data.speech2text.manifests import CSV_HEADER, Entry, read_dataset_file
 from open_s2s.data.subword import SentencePieceVocab
 from open_s2s.data.vocab import CharVocab, ids_to_text, load_vocab
@@ -203,11 +203,8 @@ class Speech2TextDataLayer(DataLayer):
     @staticmethod
     def _spec_from(params: Mapping[str, Any], vocab) -> DataSpec:
         return DataSpec(
-            vocab_size=len(vocab),
-            vocab=tuple(vocab),
-            num_features=params["num_audio_features"],
-            sample_rate=params["sample_freq"],
-            feature_stride=params["window_stride"],
+            source=audio_features(params["num_audio_features"], params["sample_freq"], params["window_stride"]),
+            target=token_ids(tuple(vocab)),
         )
 
     @property

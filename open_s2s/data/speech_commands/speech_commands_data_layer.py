@@ -22,7 +22,7 @@ from open_s2s.data.audio import (
 )
 from open_s2s.data.augmentation import SPEC_AUGMENT_PARAMS, spec_augment
 from open_s2s.data.data_layer import DataLayer
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, class_id
 from open_s2s.data.speech_commands import labels, layout
 
 logger = logging.getLogger(__name__)
@@ -176,13 +176,12 @@ class SpeechCommandsDataLayer(DataLayer):
     @staticmethod
     def _spec_from(params: Mapping[str, Any]) -> DataSpec:
         names = labels.labels_for(params["label_set"])
+        clip_samples = round(params["clip_duration"] * params["sample_freq"])
         return DataSpec(
-            vocab=names,
-            num_classes=len(names),
-            num_features=params["num_audio_features"],
-            sample_rate=params["sample_freq"],
-            feature_stride=params["window_stride"],
-            clip_samples=round(params["clip_duration"] * params["sample_freq"]),
+            source=audio_features(
+                params["num_audio_features"], params["sample_freq"], params["window_stride"], clip_samples
+            ),
+            target=class_id(tuple(names)),
         )
 
     @property

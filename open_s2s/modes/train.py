@@ -1,0 +1,102 @@
+"""``--mode=train`` and ``train_eval``: build, restore or warm-start, then run the trainer."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import tensorflow as tf
+
+from open_s2s.config.loader import dump_config
+from open_s2s.modes.building import (
+    EXIT_DATA_ERROR,
+    EXIT_DIVERGED,
+    EXIT_INTERRUPTED,
+    build_model,
+    check_logdir,
+    make_data_layer,
+)
+from open_s2s.modes.reporting import EvalHook, SampleLogger
+from open_s2s.training import checkpoints as ckpt_lib
+from open_s2s.training.runtime import make_runtime
+from open_s2s.training.trainer import Interrupted, Trainer, TrainingDiverged, steps_for_epochs
+
+log = logging.getLogger("open_s2s")
+
+
+def train(args, logdir, model_cls, resolved) -> int:
+    params = resolved["train"][1]
+    if args.benchmark:
+        logdir = os.path.join(logdir, "benchmark")
+    runtime = make_runtime(params)
+    if runtime.is_chief:  # only the chief reads and writes the logdir
+        check_logdir(logdir, args.continue_learning, args.benchmark)
+    train_dl = make_data_layer(params, "train")
+    eval_dl = make_data_layer(resolved["eval"][1], "eval") if "eval" in resolved else None
+    with runtime.strategy.scope():
+        model = build_model(model_cls, params, train_dl.spec)
+    total = total_steps(params, train_dl.num_samples, runtime.num_replicas)
+    if args.benchmark:
+        total = args.bench_warmup + args.bench_steps
+    if runtime.is_chief:
+        os.makedirs(logdir, exist_ok=True)
+        dump_config(os.path.join(logdir, "config.json"), args.config_file, args.mode, model_cls, params)
+    trainer = Trainer(model, params, runtime, logdir, total)
+    if args.continue_learning:
+        if not trainer.restore_latest():
+            log.warning("--continue_learning: no checkpoint in %s, starting from scratch", logdir)
+    elif params["load_model"]:
+        ckpt_lib.warm_start(model, params["load_model"])
+    runtime.broadcast_variables(trainer.state_variables())
+    dataset = runtime.distribute_dataset(train_dl.build_dataset)
+    if args.benchmark:
+        from open_s2s.modes.benchmark import benchmark  # noqa: PLC0415
+
+        return benchmark(trainer, dataset, params, runtime, logdir, args)
+    return fit(trainer, model, dataset, eval_dl, params, runtime, logdir)
+
+
+def total_steps(params, num_samples: int, num_replicas: int) -> int:
+    if params["max_steps"] is not None:
+        return params["max_steps"]
+    global_batch = params["batch_size_per_gpu"] * num_replicas
+    return steps_for_epochs(params["num_epochs"], num_samples, global_batch, params["iter_size"])
+
+
+def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
+    writer = tf.summary.create_file_writer(logdir) if runtime.is_chief else None
+    eval_hook = EvalHook(model, eval_dl, params, logdir, trainer, runtime) if eval_dl is not None else None
+    log.info(
+        "training %s for %d steps (from step %d), logdir %s",
+        type(model).__name__,
+        trainer.total_steps,
+        trainer.step,
+        logdir,
+    )
+    start = time.time()
+    try:
+        trainer.fit(dataset, on_step=eval_hook, writer=writer, sample_fn=SampleLogger(model, writer, runtime))
+    except TrainingDiverged as e:
+        log.error("training diverged: %s", e)
+        return EXIT_DIVERGED
+    except Interrupted as e:
+        log.warning("%s; resume with --continue_learning", e)
+        return EXIT_INTERRUPTED
+    except tf.errors.OpError as e:
+        # e.g. an audio file deleted or corrupted after the load-time checks: the failed
+        # step did not update the weights, so save them and stop with a readable message.
+        path = trainer.save()
+        log.error(
+            "input or runtime error at step %d: %s; checkpoint saved at %s; fix the data and "
+            "resume with --continue_learning",
+            trainer.step + 1,
+            e.message.splitlines()[0],
+            path,
+        )
+        return EXIT_DATA_ERROR
+    path = trainer.save()
+    log.info("finished %d steps in %.1f min; checkpoint %s", trainer.step, (time.time() - start) / 60, path)
+    if eval_hook is not None and eval_hook.last_step != trainer.step:
+        eval_hook.run(trainer.step)
+    return 0

@@ -57,4 +57,4 @@ def check_gradients(layer, inputs, output_key):
     grads = tape.gradient(loss, layer.trainable_variables)
     missing = [v.path for v, g in zip(layer.trainable_variables, grads) if g is None]
     assert not missing, f"no gradient reaches {missing}"
-    assert all(np.all(np.isfinite(np.asarray(tf.cast(g, tf.float32)))) for g in grads)
+    assert all(np.all(np.isfinite(np.asarray(tf.cast(tf.convert_to_tensor(g), tf.float32)))) for g in grads)

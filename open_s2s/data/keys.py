@@ -13,3 +13,4 @@ LABEL = "label"  # [batch] int32 class id (classification families)
 OUTPUTS = "outputs"  # encoder/decoder output tensor
 LENGTHS = "lengths"  # [batch] valid lengths of OUTPUTS along time
 LOGITS = "logits"  # [batch, time, vocab] float
+TARGET_TEXT = "target_text"  # [batch] tf.string raw reference text (text targets), for metrics

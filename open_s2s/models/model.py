@@ -127,6 +127,7 @@ class EncoderDecoderModel(keras.Model):
         raise NotImplementedError
 
     infer_header: tuple[str, ...] = ()
+    INFER_FILE = "infer.csv"  # default --infer_output_file name in the logdir
 
     def write_inference(self, path: str, names: list[str], rows: list[tuple[int, Any]]) -> str:
         """Writes infer output (default: a CSV of ``infer_header`` rows, in input order); returns

@@ -24,7 +24,7 @@ def run_eval(model, data_layer, logdir, runtime) -> int:
 
 
 def run_infer(model, data_layer, args, logdir, runtime) -> int:
-    output = args.infer_output_file or os.path.join(logdir, "infer.csv")
+    output = args.infer_output_file or os.path.join(logdir, model.INFER_FILE)
     if args.save_logits:
         if runtime.num_replicas > 1:
             raise ConfigError("--save_logits runs in one process: drop --use_horovod/--num_gpus")

@@ -22,8 +22,11 @@ def feature_batch(batch=2, time=37, features=16, seed=0):
     return {keys.SOURCE: tf.constant(x), keys.SOURCE_LENGTH: tf.constant(lengths)}
 
 
-def check_component(cls, params, data_spec, make_inputs, output_key=keys.OUTPUTS):
-    """Runs the standard checks on an Encoder/Decoder class; returns the float32 layer."""
+def check_component(cls, params, data_spec, make_inputs, output_key=keys.OUTPUTS, extra_keys=()):
+    """Runs the standard checks on an Encoder/Decoder class; returns the float32 layer.
+
+    ``extra_keys``: further outputs whose gradients must reach variables too.
+    """
     with pytest.raises(ConfigError, match=cls.__name__):
         cls({**params, "not_a_key": 1}, data_spec)
     for policy in POLICIES:
@@ -41,7 +44,7 @@ def check_component(cls, params, data_spec, make_inputs, output_key=keys.OUTPUTS
                     atol=1e-2,
                 )
                 assert eager[keys.LENGTHS].shape[0] == inputs[keys.SOURCE_LENGTH].shape[0]
-            check_gradients(layer, make_inputs(40), output_key)
+            check_gradients(layer, make_inputs(40), output_key, extra_keys)
             clone = cls.from_config(layer.get_config())
             assert clone.params == layer.params
             assert clone.data_spec == layer.data_spec
@@ -50,10 +53,10 @@ def check_component(cls, params, data_spec, make_inputs, output_key=keys.OUTPUTS
     return cls(params, data_spec)
 
 
-def check_gradients(layer, inputs, output_key):
+def check_gradients(layer, inputs, output_key, extra_keys=()):
     with tf.GradientTape() as tape:
-        out = layer(inputs, training=True)[output_key]
-        loss = tf.reduce_sum(tf.square(tf.cast(out, tf.float32)))
+        out = layer(inputs, training=True)
+        loss = sum(tf.reduce_sum(tf.square(tf.cast(out[k], tf.float32))) for k in (output_key, *extra_keys))
     grads = tape.gradient(loss, layer.trainable_variables)
     missing = [v.path for v, g in zip(layer.trainable_variables, grads) if g is None]
     assert not missing, f"no gradient reaches {missing}"

@@ -14,3 +14,4 @@ OUTPUTS = "outputs"  # encoder/decoder output tensor
 LENGTHS = "lengths"  # [batch] valid lengths of OUTPUTS along time
 LOGITS = "logits"  # [batch, time, vocab] float
 TARGET_TEXT = "target_text"  # [batch] tf.string raw reference text (text targets), for metrics
+STEP = "step"  # scalar int64 training step, put in training batches by the trainer (step-dependent losses)

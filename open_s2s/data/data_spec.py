@@ -29,6 +29,8 @@ class SideSpec:
       sample_rate: audio sample rate in Hz (audio sides), 0 otherwise.
       feature_stride: seconds between feature frames (audio sides), 0 otherwise.
       clip_samples: fixed waveform length in samples (clip classification), 0 when it varies.
+      audio: for frames computed from audio that a model generates (speech synthesis), the
+        data layer's feature transform as plain values, so that a vocoder can invert it.
     """
 
     shape: tuple[int | None, ...] = ()
@@ -41,6 +43,7 @@ class SideSpec:
     sample_rate: int = 0
     feature_stride: float = 0.0
     clip_samples: int = 0
+    audio: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def vocab_size(self) -> int:
@@ -78,9 +81,13 @@ def class_id(names: tuple[str, ...]) -> SideSpec:
     return SideSpec((), "int32", tuple(names))
 
 
-def frames(num_features: int, sample_rate: int = 0, feature_stride: float = 0.0) -> SideSpec:
+def frames(
+    num_features: int, sample_rate: int = 0, feature_stride: float = 0.0, audio: Mapping[str, Any] | None = None
+) -> SideSpec:
     """A side of ``[time, num_features]`` float frames that a model generates (e.g. mel spectrograms)."""
-    return SideSpec((None, num_features), "float32", sample_rate=sample_rate, feature_stride=feature_stride)
+    return SideSpec(
+        (None, num_features), "float32", sample_rate=sample_rate, feature_stride=feature_stride, audio=dict(audio or {})
+    )
 
 
 @dataclass(frozen=True)

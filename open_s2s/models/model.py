@@ -33,8 +33,9 @@ class EncoderDecoderModel(keras.Model):
 
     * ``eval_batch(batch, generated) -> list`` (map, per batch, numpy in, records out)
     * ``finalize_eval(records) -> dict`` (reduce; metrics over the whole eval set)
-    * ``eval_text(records) -> str`` and ``eval_images(records) -> {name: [H, W, 3] uint8}``
-      (optional reports, e.g. a confusion matrix, logged and written to TensorBoard)
+    * ``eval_text(records) -> str``, ``eval_images(records) -> {name: [H, W, 3] uint8}`` and
+      ``eval_audio(records) -> {name: (waveform, rate)}`` (optional reports, e.g. a confusion
+      matrix or synthesized speech, logged and written to TensorBoard)
     * ``infer_batch(batch, generated) -> list[(index, row)]`` and ``write_inference``
       (CSV rows by default; a family may write files, e.g. audio)
     * ``objects_in_batch(batch)`` for throughput (audio seconds, tokens, ...)
@@ -121,6 +122,10 @@ class EncoderDecoderModel(keras.Model):
         return ""
 
     def eval_images(self, records: list[Any]) -> dict[str, Any]:
+        return {}
+
+    def eval_audio(self, records: list[Any]) -> dict[str, tuple[Any, int]]:
+        """Optional ``{name: (waveform [samples] float32, sample rate)}`` for TensorBoard."""
         return {}
 
     def infer_batch(self, batch: dict[str, Any], generated: dict[str, Any]) -> list[tuple[int, Any]]:

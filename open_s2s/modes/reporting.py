@@ -48,7 +48,7 @@ class EvalHook:
             with self.writer.as_default(step=step):
                 for name, value in metrics.items():
                     tf.summary.scalar(name, value)
-                write_reports(text, self.model.eval_images(records))
+                write_reports(text, self.model.eval_images(records), self.model.eval_audio(records))
         if not self.is_chief:
             return metrics
         append_history(self.history_path, {"step": step, **metrics})
@@ -57,12 +57,14 @@ class EvalHook:
         return metrics
 
 
-def write_reports(text: str, images: Mapping[str, Any]) -> None:
+def write_reports(text: str, images: Mapping[str, Any], audio: Mapping[str, Any] | None = None) -> None:
     """The model's optional eval reports, into the current default summary writer."""
     if text:
         tf.summary.text("eval_report", "    " + text.replace("\n", "\n    "))  # markdown code block
     for name, image in images.items():
         tf.summary.image(name, image[None])
+    for name, (waveform, rate) in (audio or {}).items():
+        tf.summary.audio(name, tf.constant(waveform, tf.float32)[None, :, None], rate)
 
 
 def append_history(path: str, record: dict) -> None:

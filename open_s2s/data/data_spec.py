@@ -29,6 +29,9 @@ class SideSpec:
       sample_rate: audio sample rate in Hz (audio sides), 0 otherwise.
       feature_stride: seconds between feature frames (audio sides), 0 otherwise.
       clip_samples: fixed waveform length in samples (clip classification), 0 when it varies.
+      delimiter: what joins the symbols of ``vocab`` back into text: ``""`` for characters
+        and SentencePiece pieces (pieces carry their own word-start marks), ``" "`` for
+        whitespace-separated words or tokens (``open_s2s.data.vocab.ids_to_text``).
     """
 
     shape: tuple[int | None, ...] = ()
@@ -41,6 +44,7 @@ class SideSpec:
     sample_rate: int = 0
     feature_stride: float = 0.0
     clip_samples: int = 0
+    delimiter: str = ""
 
     @property
     def vocab_size(self) -> int:
@@ -68,9 +72,16 @@ def audio_features(num_features: int, sample_rate: int, feature_stride: float, c
     )
 
 
-def token_ids(vocab: tuple[str, ...], pad_id: int = -1, bos_id: int = -1, eos_id: int = -1, unk_id: int = -1):
-    """A side of ``[time]`` int32 ids into ``vocab``."""
-    return SideSpec((None,), "int32", tuple(vocab), pad_id, bos_id, eos_id, unk_id)
+def token_ids(
+    vocab: tuple[str, ...],
+    pad_id: int = -1,
+    bos_id: int = -1,
+    eos_id: int = -1,
+    unk_id: int = -1,
+    delimiter: str = "",
+) -> SideSpec:
+    """A side of ``[time]`` int32 ids into ``vocab`` (joined by ``delimiter`` into text)."""
+    return SideSpec((None,), "int32", tuple(vocab), pad_id, bos_id, eos_id, unk_id, delimiter=delimiter)
 
 
 def class_id(names: tuple[str, ...]) -> SideSpec:

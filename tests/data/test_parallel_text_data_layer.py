@@ -10,7 +10,8 @@ import tensorflow as tf
 from open_s2s.config.params import ConfigError
 from open_s2s.data import keys
 from open_s2s.data.audio import DataError
-from open_s2s.data.text2text import ParallelTextDataLayer, TextServingParams, detokenize, tf_detokenize
+from open_s2s.data.text2text import ParallelTextDataLayer, TextSideServing, detokenize, tf_detokenize
+from open_s2s.data.text2text.parallel_text_data_layer import TARGET_TEXT
 from open_s2s.data.text2text.sentencepiece import main as spm_main
 from open_s2s.data.text2text.sentencepiece import train_sentencepiece
 from open_s2s.data.vocab import ids_to_text, tf_ids_to_text
@@ -61,6 +62,8 @@ def _examples(ds):
                 "source_padding": b[keys.SOURCE][i, b[keys.SOURCE_LENGTH][i] :].tolist(),
                 "target_padding": b[keys.TARGET][i, b[keys.TARGET_LENGTH][i] :].tolist(),
             }
+            if TARGET_TEXT in b:
+                out[int(index)][TARGET_TEXT] = b[TARGET_TEXT][i].decode("utf-8")
     return out
 
 
@@ -79,6 +82,7 @@ def test_ids_specials_and_element_spec_follow_openseq2seq(files):
         keys.TARGET: tf.int32,
         keys.TARGET_LENGTH: tf.int32,
         keys.INDEX: tf.int64,
+        TARGET_TEXT: tf.string,  # eval: the references as text, for BLEU
     }
     examples = _examples(ds)
     assert sorted(examples) == list(range(len(SRC))) and dl.num_samples == len(SRC)
@@ -86,11 +90,12 @@ def test_ids_specials_and_element_spec_follow_openseq2seq(files):
         assert ex[keys.SOURCE] == _os2s_ids(SRC[i], src_map)
         assert ex[keys.TARGET] == _os2s_ids(TGT[i], tgt_map)
         assert not any(ex["source_padding"]) and not any(ex["target_padding"])  # padded with PAD = 0
+        assert ex[TARGET_TEXT] == TGT[i] == dl.target_text(i)
     spec = dl.spec
     for side, vocab in ((spec.source, SRC_VOCAB), (spec.target, TGT_VOCAB)):
         assert side.vocab == tuple(line.split("\t")[0] for line in vocab)
         assert (side.pad_id, side.eos_id, side.bos_id, side.unk_id, side.delimiter) == (PAD, EOS, S, UNK, " ")
-    assert dl.sample_names == SRC and dl.transcript(3) == TGT[3] and dl.source_text(1) == SRC[1]
+    assert dl.sample_names == SRC and dl.source_text(1) == SRC[1]
     # an unknown word maps to UNK and the text of the ids shows it
     assert detokenize(examples[1][keys.TARGET], spec.target) == "un perro <unk> <unk>"
 
@@ -173,7 +178,12 @@ def test_delimiter(files, tmp_path):
     for i, ex in examples.items():
         assert ex[keys.SOURCE] == _os2s_ids(SRC[i].replace(" ", "|"), src_map, delimiter="|")
     assert dl.spec.target.delimiter == "|"
-    assert detokenize(examples[0][keys.TARGET], dl.spec.target) == "el|gato" == dl.transcript(0)
+    assert (
+        detokenize(examples[0][keys.TARGET], dl.spec.target)
+        == "el|gato"
+        == dl.target_text(0)
+        == examples[0][TARGET_TEXT]
+    )
 
 
 def test_max_length_drops_in_train_and_keeps_in_eval(files, caplog):
@@ -266,7 +276,13 @@ def test_sentencepiece_sides_round_trip(spm_corpus):
     for i, ex in examples.items():
         assert ex[keys.SOURCE] == [S] + sp.encode(en[i]) + [EOS]
         assert ex[keys.TARGET] == [S] + sp.encode(es[i]) + [EOS]
-        assert detokenize(ex[keys.TARGET], dl.spec.target) == sp.decode(sp.encode(es[i])) == es[i] == dl.transcript(i)
+        assert (
+            detokenize(ex[keys.TARGET], dl.spec.target)
+            == sp.decode(sp.encode(es[i]))
+            == es[i]
+            == dl.target_text(i)
+            == ex[TARGET_TEXT]
+        )
     # separate models per side (named by extension)
     sep = {"source_file": paths["en"], "target_file": paths["es"]}
     sep.update(src_sentencepiece_model=str(root / "spm.en.model"), tgt_sentencepiece_model=str(root / "spm.es.model"))
@@ -301,7 +317,7 @@ def test_piece_files_with_sentencepiece_vocab_give_the_same_ids(spm_corpus, tmp_
     assert dl.spec.target.vocab == raw.spec.target.vocab and dl.spec.target.delimiter == ""
     a, b = _examples(dl.build_dataset()), _examples(raw.build_dataset())
     assert a == b
-    assert detokenize(a[5][keys.TARGET], dl.spec.target) == es[5] == dl.transcript(5)
+    assert detokenize(a[5][keys.TARGET], dl.spec.target) == es[5] == dl.target_text(5) == a[5][TARGET_TEXT]
 
 
 def test_sentencepiece_model_with_other_special_ids_is_refused(spm_corpus, tmp_path):
@@ -407,6 +423,7 @@ def test_sentence_batches(tmp_path):
     assert sum(b[keys.INDEX].shape[0] for b in eval_batches) == 50
     train = ParallelTextDataLayer(params, "train", 4, seed=1).build_dataset()
     assert all(b[keys.INDEX].shape[0] == 4 for b in train.take(30))
+    assert TARGET_TEXT not in train.element_spec  # strings only where metrics need them
 
 
 def test_shuffle_changes_the_order_not_the_content(tmp_path):
@@ -446,11 +463,12 @@ def test_infer_from_sources_alone(files, how):
     else:
         params["target_file"] = params["source_file"]  # OpenSeq2Seq's infer configs do this
     dl = ParallelTextDataLayer(params, "infer", batch_size=2)
-    assert not dl.has_targets and dl.transcript(0) == "" and dl.sample_names == SRC
+    assert not dl.has_targets and dl.target_text(0) is None and dl.sample_names == SRC
     ds = dl.build_dataset()
     for name, spec in dl.spec.element_spec().items():
         assert spec.is_compatible_with(ds.element_spec[name])
     batches = list(ds)
+    assert TARGET_TEXT not in ds.element_spec
     assert all(b[keys.TARGET].shape[1] == 0 and not b[keys.TARGET_LENGTH].numpy().any() for b in batches)
     assert sorted(_examples(batches)) == list(range(len(SRC)))
 
@@ -470,12 +488,19 @@ def test_spec_from_params_reads_only_vocab_files(files, spm_corpus):
     dl = ParallelTextDataLayer(files, "eval", 2)
     params = {**files, "source_file": "/nonexistent/src.txt", "target_file": "/nonexistent/tgt.txt"}
     spec, serving = ParallelTextDataLayer.spec_from_params(params)
-    assert spec == dl.spec and serving == TextServingParams(None, None, " ", True)
+    assert spec == dl.spec
+    assert serving.target == TextSideServing(None, spec.target.vocab, " ", PAD, S, EOS, UNK, True)
     root = spm_corpus[0]
-    spm_params = {"source_file": "/nonexistent", "sentencepiece_model": str(root / "joint.model")}
+    spm_params = {
+        "source_file": "/nonexistent",
+        "sentencepiece_model": str(root / "joint.model"),
+        "use_start_token": False,
+    }
     spec, serving = ParallelTextDataLayer.spec_from_params(spm_params)
-    assert serving.src_sentencepiece_model == serving.tgt_sentencepiece_model == str(root / "joint.model")
-    assert spec.source.vocab[:4] == ("<pad>", "</s>", "<s>", "<unk>")
+    model_bytes = (root / "joint.model").read_bytes()
+    assert serving.source.sentencepiece_model == serving.target.sentencepiece_model == model_bytes
+    assert serving.source.vocab == spec.source.vocab and spec.source.vocab[:4] == ("<pad>", "</s>", "<s>", "<unk>")
+    assert not serving.source.use_start_token
 
 
 def test_detokenize_stops_at_eos_and_drops_pad_and_start(files):

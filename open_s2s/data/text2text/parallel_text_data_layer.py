@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from open_s2s.data import keys
 from open_s2s.data.audio import DataError
 from open_s2s.data.data_layer import DataLayer
 from open_s2s.data.data_spec import DataSpec, token_ids
+from open_s2s.data.text2text.serving_params import TextServingParams, TextSideServing
 from open_s2s.data.text2text.special_tokens import EOS_ID, PAD_ID, S_ID, UNK_ID
 from open_s2s.data.text2text.text_files import (
     SentencePieceEncoder,
@@ -26,6 +26,10 @@ from open_s2s.data.text2text.text_files import (
 
 logger = logging.getLogger(__name__)
 
+# keys.TARGET_TEXT, which the lead's branch adds to keys.py in parallel: getattr keeps this
+# module working on both sides of that merge.
+TARGET_TEXT = getattr(keys, "TARGET_TEXT", "target_text")
+
 # Length buckets as OpenSeq2Seq's Transformer pipeline (t2t.py): boundaries from 8 growing
 # by 10%, so a batch's padded length is at most ~10% above its shortest example's.
 _MIN_BOUNDARY = 8
@@ -35,24 +39,6 @@ _UNKNOWN_EXAMPLES = 10  # most frequent unknown tokens named in the log
 
 def _optional_path(doc: str) -> Param:
     return Param((str, type(None)), None, doc=doc)
-
-
-@dataclass(frozen=True)
-class TextServingParams:
-    """What an export needs besides the DataSpec to take raw text and return text.
-
-    Attributes:
-      src_sentencepiece_model / tgt_sentencepiece_model: the SentencePiece ``.model`` of a
-        side that reads raw text, None for a side of delimiter-separated tokens (then the
-        side's ``DataSpec`` vocab and ``delimiter`` tokenize it).
-      delimiter: what separates the tokens of a delimiter-separated input line.
-      use_start_token: sources (and targets) begin with ``<S>`` (id 2).
-    """
-
-    src_sentencepiece_model: str | None
-    tgt_sentencepiece_model: str | None
-    delimiter: str
-    use_start_token: bool
 
 
 class ParallelTextDataLayer(DataLayer):
@@ -87,7 +73,9 @@ class ParallelTextDataLayer(DataLayer):
     Batches (dict keyed by ``open_s2s.data.keys``), padded with PAD (0):
       SOURCE ``[batch, time]`` int32, SOURCE_LENGTH ``[batch]`` int32, TARGET
       ``[batch, time']`` int32, TARGET_LENGTH ``[batch]`` int32 (lengths include the special
-      tokens, exclude padding), INDEX ``[batch]`` int64 (the 0-based line number).
+      tokens, exclude padding), INDEX ``[batch]`` int64 (the 0-based line number), and in
+      eval/infer with targets TARGET_TEXT ``[batch]`` string (``target_text``: the reference
+      as text, for BLEU).
 
     Pairs are grouped into length buckets (by ``max(source length, target length)``,
     boundaries from 8 growing by 10%) before batching. ``batch_size`` counts sentence
@@ -172,13 +160,19 @@ class ParallelTextDataLayer(DataLayer):
         """DataSpec and serving params from the config, reading only vocab/SentencePiece files (export)."""
         params = validate(f"{cls.__name__} (data_layer_params)", params, cls.all_params())
         src, tgt = _encoders(cls.__name__, params)
-        serving = TextServingParams(
-            src_sentencepiece_model=params["src_sentencepiece_model"] or params["sentencepiece_model"],
-            tgt_sentencepiece_model=params["tgt_sentencepiece_model"] or params["sentencepiece_model"],
-            delimiter=params["delimiter"],
-            use_start_token=params["use_start_token"],
-        )
-        return cls._spec_from(params, src, tgt), serving
+        spec = cls._spec_from(params, src, tgt)
+
+        def serving(side, model_key: str) -> TextSideServing:
+            model = params[model_key] or params["sentencepiece_model"]
+            if model is not None:
+                with open(model, "rb") as f:
+                    model = f.read()
+            return TextSideServing(
+                model, side.vocab, params["delimiter"], PAD_ID, S_ID, EOS_ID, UNK_ID, params["use_start_token"]
+            )
+
+        sides = serving(spec.source, "src_sentencepiece_model"), serving(spec.target, "tgt_sentencepiece_model")
+        return spec, TextServingParams(*sides)
 
     @staticmethod
     def _spec_from(params: Mapping[str, Any], src, tgt) -> DataSpec:
@@ -206,23 +200,24 @@ class ParallelTextDataLayer(DataLayer):
         """The text of source line ``index`` (tokens joined as ids are detokenized)."""
         return self.src_encoder.detokenize_line(self._source_lines[index])
 
-    def transcript(self, index: int) -> str:
-        """The reference translation of line ``index`` as text ("" without targets), for BLEU."""
+    def target_text(self, index: int) -> str | None:
+        """The reference translation of line ``index`` as text (None without targets), for BLEU."""
         if self._target_lines is None:
-            return ""
+            return None
         return self.tgt_encoder.detokenize_line(self._target_lines[index])
 
     def build_dataset(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
         rows = self._rows
-        ds = tf.data.Dataset.from_tensor_slices(
-            {
-                keys.SOURCE: _ragged(rows[keys.SOURCE]),
-                keys.SOURCE_LENGTH: np.array([len(r) for r in rows[keys.SOURCE]], np.int32),
-                keys.TARGET: _ragged(rows[keys.TARGET]),
-                keys.TARGET_LENGTH: np.array([len(r) for r in rows[keys.TARGET]], np.int32),
-                keys.INDEX: np.array(rows[keys.INDEX], np.int64),
-            }
-        )
+        columns = {
+            keys.SOURCE: _ragged(rows[keys.SOURCE]),
+            keys.SOURCE_LENGTH: np.array([len(r) for r in rows[keys.SOURCE]], np.int32),
+            keys.TARGET: _ragged(rows[keys.TARGET]),
+            keys.TARGET_LENGTH: np.array([len(r) for r in rows[keys.TARGET]], np.int32),
+            keys.INDEX: np.array(rows[keys.INDEX], np.int64),
+        }
+        if self.mode != "train" and self.has_targets:  # references for BLEU, as text (no UNK, no normalization)
+            columns[TARGET_TEXT] = tf.constant([self.target_text(i) for i in rows[keys.INDEX]], tf.string)
+        ds = tf.data.Dataset.from_tensor_slices(columns)
         shards = 1
         if input_context is not None and input_context.num_input_pipelines > 1:
             shards = input_context.num_input_pipelines

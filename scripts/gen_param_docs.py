@@ -20,6 +20,7 @@ from open_s2s.config.schema import BASE_PARAMS  # noqa: E402
 def sections():
     from open_s2s.data.speech2text import Speech2TextDataLayer
     from open_s2s.data.speech_commands import SpeechCommandsDataLayer
+    from open_s2s.data.text2text import ParallelTextDataLayer
     from open_s2s.decoders import FullyConnectedCTCDecoder, FullyConnectedSCDecoder
     from open_s2s.encoders import ResNetEncoder
     from open_s2s.encoders.ds2_encoder import CONV_PARAMS, DeepSpeech2Encoder
@@ -47,6 +48,8 @@ def sections():
         ("`ResNetEncoder` (`encoder_params`)", ResNetEncoder.all_params()),
         ("`FullyConnectedSCDecoder` (`decoder_params`)", FullyConnectedSCDecoder.all_params()),
         ("`CrossEntropyLoss` (`loss_params`)", CrossEntropyLoss.PARAMS),
+        # text to text (issue 13)
+        ("`ParallelTextDataLayer` (`data_layer_params`)", ParallelTextDataLayer.all_params()),
     ]
 
 

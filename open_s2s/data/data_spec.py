@@ -29,6 +29,9 @@ class SideSpec:
       sample_rate: audio sample rate in Hz (audio sides), 0 otherwise.
       feature_stride: seconds between feature frames (audio sides), 0 otherwise.
       clip_samples: fixed waveform length in samples (clip classification), 0 when it varies.
+      delimiter: what joins the symbols of ``vocab`` back into text: ``""`` for characters
+        and SentencePiece pieces (pieces carry their own word-start marks), ``" "`` for
+        whitespace-separated words or tokens (``open_s2s.data.vocab.ids_to_text``).
       audio: for frames computed from audio that a model generates (speech synthesis), the
         data layer's feature transform as plain values, so that a vocoder can invert it.
     """
@@ -43,6 +46,7 @@ class SideSpec:
     sample_rate: int = 0
     feature_stride: float = 0.0
     clip_samples: int = 0
+    delimiter: str = ""
     audio: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -71,9 +75,16 @@ def audio_features(num_features: int, sample_rate: int, feature_stride: float, c
     )
 
 
-def token_ids(vocab: tuple[str, ...], pad_id: int = -1, bos_id: int = -1, eos_id: int = -1, unk_id: int = -1):
-    """A side of ``[time]`` int32 ids into ``vocab``."""
-    return SideSpec((None,), "int32", tuple(vocab), pad_id, bos_id, eos_id, unk_id)
+def token_ids(
+    vocab: tuple[str, ...],
+    pad_id: int = -1,
+    bos_id: int = -1,
+    eos_id: int = -1,
+    unk_id: int = -1,
+    delimiter: str = "",
+) -> SideSpec:
+    """A side of ``[time]`` int32 ids into ``vocab`` (joined by ``delimiter`` into text)."""
+    return SideSpec((None,), "int32", tuple(vocab), pad_id, bos_id, eos_id, unk_id, delimiter=delimiter)
 
 
 def class_id(names: tuple[str, ...]) -> SideSpec:

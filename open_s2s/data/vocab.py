@@ -86,13 +86,17 @@ def _is_subword(vocab: Vocab) -> bool:
     return any(WORD_BOUNDARY in s for s in vocab)
 
 
-def ids_to_text(ids: Iterable[int], vocab: Sequence[str]) -> str:
-    """Joins the symbols of ``ids`` (ints, numpy values or a 1-D array).
+def ids_to_text(ids: Iterable[int], vocab: Sequence[str], delimiter: str = "") -> str:
+    """Joins the symbols of ``ids`` (ints, numpy values or a 1-D array) with ``delimiter``.
 
-    For a subword vocab the word-start marks become spaces and the ends are stripped.
+    ``delimiter`` is ``""`` for characters, ``" "`` for whitespace-separated words (a
+    ``SideSpec.delimiter``). For a subword vocab the pieces are joined as they are
+    (``delimiter`` is not used: pieces carry their word-start marks), the marks become
+    spaces and the ends are stripped.
     """
-    text = "".join(vocab[int(i)] for i in ids)
-    if is_subword_vocab(vocab):
+    subword = is_subword_vocab(vocab)
+    text = ("" if subword else delimiter).join(vocab[int(i)] for i in ids)
+    if subword:
         text = text.replace(WORD_BOUNDARY, " ").strip()
     return text
 
@@ -124,12 +128,15 @@ def tf_text_to_ids(text: tf.Tensor, table: tf.lookup.StaticHashTable) -> tf.Tens
     return table.lookup(tf.strings.unicode_split(text, "UTF-8"))
 
 
-def tf_ids_to_text(ids: tf.Tensor, vocab: Sequence[str]) -> tf.Tensor:
-    """int ids ``[..., length]`` -> string tensor ``[...]`` joining the symbols.
+def tf_ids_to_text(ids: tf.Tensor, vocab: Sequence[str], delimiter: str = "") -> tf.Tensor:
+    """int ids ``[..., length]`` (dense or ragged) -> string tensor ``[...]`` joining the symbols.
 
-    Subword vocabs decode as in ``ids_to_text`` (word-start marks -> spaces, ends stripped).
+    Decodes as ``ids_to_text`` does (``delimiter`` between symbols; subword vocabs: pieces
+    joined as they are, word-start marks -> spaces, ends stripped).
     """
-    text = tf.strings.reduce_join(tf.gather(tf.constant(list(vocab), tf.string), ids), axis=-1)
-    if is_subword_vocab(vocab):
+    subword = is_subword_vocab(vocab)
+    symbols = tf.gather(tf.constant(list(vocab), tf.string), ids)
+    text = tf.strings.reduce_join(symbols, axis=-1, separator="" if subword else delimiter)
+    if subword:
         text = tf.strings.strip(tf.strings.regex_replace(text, WORD_BOUNDARY, " "))
     return text

@@ -8,45 +8,18 @@ table. The model's ``generate`` (beam or greedy search) runs in the same functio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import tensorflow as tf
 
 from open_s2s.data import keys
-
-
-@dataclass(frozen=True)
-class TextSideServing:
-    """How one side's text becomes ids and back.
-
-    Attributes:
-      sentencepiece_model: serialized SentencePiece model (bytes), or None for a token vocab.
-      vocab: tokens by id (token vocabularies; the pieces for SentencePiece).
-      delimiter: token separator of a token vocabulary.
-      pad_id / bos_id / eos_id / unk_id: special ids.
-      use_start_token: whether sentences begin with ``bos_id`` (OpenSeq2Seq's key).
-    """
-
-    sentencepiece_model: bytes | None
-    vocab: tuple[str, ...]
-    delimiter: str
-    pad_id: int
-    bos_id: int
-    eos_id: int
-    unk_id: int
-    use_start_token: bool
-
-
-@dataclass(frozen=True)
-class TextServingParams:
-    source: TextSideServing
-    target: TextSideServing
+from open_s2s.data.data_spec import SideSpec
+from open_s2s.data.text2text.postprocess import tf_detokenize
+from open_s2s.data.text2text.serving_params import TextServingParams, TextSideServing
 
 
 class _SideCodec(tf.Module):
-    def __init__(self, side: TextSideServing, name: str):
+    def __init__(self, side: TextSideServing, spec: SideSpec, name: str):
         super().__init__(name=name)
-        self.side = side
+        self.side, self.spec = side, spec
         if side.sentencepiece_model is not None:
             import tensorflow_text  # noqa: PLC0415  (custom ops; only export needs them)
 
@@ -57,7 +30,6 @@ class _SideCodec(tf.Module):
                 tf.constant(list(side.vocab)), tf.range(len(side.vocab), dtype=tf.int32)
             )
             self.table = tf.lookup.StaticHashTable(init, default_value=side.unk_id)
-            self.symbols = tf.constant(list(side.vocab))
 
     def encode(self, text: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """``[batch]`` strings -> padded ids ``[batch, T]`` (start token, EOS) and lengths."""
@@ -65,7 +37,9 @@ class _SideCodec(tf.Module):
         if self.tokenizer is not None:
             ragged = self.tokenizer.tokenize(text)
         else:
-            ragged = self.table.lookup(tf.strings.split(text, sep=s.delimiter))
+            tokens = tf.strings.split(text, sep=s.delimiter)
+            tokens = tf.ragged.boolean_mask(tokens, tf.not_equal(tokens, ""))  # as the data layer: no empty tokens
+            ragged = self.table.lookup(tokens)
         rows = tf.shape(text)[0]
         parts = [ragged, tf.fill([rows, 1], s.eos_id)]
         if s.use_start_token:
@@ -75,13 +49,12 @@ class _SideCodec(tf.Module):
 
     def decode(self, ids: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
         """Ids (EOS excluded) ``[batch, T]`` + lengths -> ``[batch]`` strings, without special ids."""
-        s = self.side
-        ragged = tf.RaggedTensor.from_tensor(ids, lengths=lengths)
-        keep = tf.logical_and(tf.not_equal(ragged, s.pad_id), tf.not_equal(ragged, s.bos_id))
-        ragged = tf.ragged.boolean_mask(ragged, keep)
+        ids = tf.where(tf.sequence_mask(lengths, tf.shape(ids)[1]), ids, self.side.eos_id)
         if self.tokenizer is not None:
-            return self.tokenizer.detokenize(ragged)
-        return tf.strings.reduce_join(tf.gather(self.symbols, ragged), axis=1, separator=s.delimiter)
+            keep = tf.logical_and(tf.not_equal(ids, self.side.pad_id), tf.not_equal(ids, self.side.bos_id))
+            keep &= tf.sequence_mask(lengths, tf.shape(ids)[1])
+            return self.tokenizer.detokenize(tf.ragged.boolean_mask(ids, keep))
+        return tf_detokenize(ids, self.spec)
 
 
 class Text2TextServing(tf.Module):
@@ -92,8 +65,8 @@ class Text2TextServing(tf.Module):
     def __init__(self, model, params: TextServingParams):
         super().__init__(name="text2text_serving")
         self.model = model
-        self.source = _SideCodec(params.source, "source")
-        self.target = _SideCodec(params.target, "target")
+        self.source = _SideCodec(params.source, model.data_spec.source, "source")
+        self.target = _SideCodec(params.target, model.data_spec.target, "target")
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve(self, text):

@@ -105,6 +105,11 @@ class EncoderDecoderModel(keras.Model):
         """The loss in float32, averaged over the local batch."""
         return tf.cast(self.loss_fn(outputs, batch), tf.float32)
 
+    def _default_save_signature(self):
+        # Keras would trace call() on float inputs of every input's shape when a SavedModel
+        # holds this model; exports define their own signatures (open_s2s/export/).
+        return None
+
     def dummy_batch(self) -> dict[str, Any]:
         """A one-example batch shaped like the data layer's elements; calling the model on it
         creates every variable."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from typing import Any
 
 import numpy as np
 import tensorflow as tf

@@ -8,32 +8,14 @@ import math
 import os
 from typing import Any
 
-import numpy as np
 import sacrebleu
 import tensorflow as tf
 
 from open_s2s.data import keys
-from open_s2s.data.data_spec import SideSpec
-from open_s2s.data.vocab import ids_to_text
+from open_s2s.data.text2text.postprocess import detokenize
 from open_s2s.models.model import EncoderDecoderModel
 
 log = logging.getLogger("open_s2s")
-
-
-def detokenize(ids: np.ndarray, side: SideSpec) -> str:
-    """Ids of one sentence -> text: stops at EOS, drops padding and start ids, joins the tokens
-    with the side's delimiter (SentencePiece pieces: word-start marks become spaces)."""
-    specials = {side.pad_id, side.bos_id}
-    tokens = []
-    for i in ids.tolist():
-        if i == side.eos_id:
-            break
-        if i not in specials:
-            tokens.append(i)
-    delimiter = getattr(side, "delimiter", "")
-    if delimiter:
-        return delimiter.join(side.vocab[i] for i in tokens)
-    return ids_to_text(tokens, side.vocab)
 
 
 class Text2Text(EncoderDecoderModel):

@@ -26,9 +26,7 @@ from open_s2s.data.text2text.text_files import (
 
 logger = logging.getLogger(__name__)
 
-# keys.TARGET_TEXT, which the lead's branch adds to keys.py in parallel: getattr keeps this
-# module working on both sides of that merge.
-TARGET_TEXT = getattr(keys, "TARGET_TEXT", "target_text")
+TARGET_TEXT = keys.TARGET_TEXT
 
 # Length buckets as OpenSeq2Seq's Transformer pipeline (t2t.py): boundaries from 8 growing
 # by 10%, so a batch's padded length is at most ~10% above its shortest example's.

@@ -131,11 +131,14 @@ class Trainer:
         lr = self.schedule(self.optimizer.iterations)
         amax = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in grads])) if self.loss_scaler else None
         grads, norm = opt_lib.clip_by_global_norm(grads, self.params["max_grad_norm"])
+        # The all-reduced gradients are the same on every replica, so is this decision.
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
         if self.params["larc_params"] is not None:
             pairs = opt_lib.apply_larc(list(zip(grads, self.train_vars)), lr, **self.params["larc_params"])
             grads = [g for g, _ in pairs]
-        # The all-reduced gradients are the same on every replica, so is this decision.
-        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+            # LARC divides by norms and by the learning rate: check what is applied, not only
+            # its input (a finite norm before LARC does not make the update finite).
+            finite = finite & tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
         if finite:
             self.optimizer.apply(grads, self.train_vars)
         out = {"loss": loss, "grad_norm": norm, "finite": finite, "objects": objects, "lr": lr}
@@ -249,7 +252,8 @@ class Trainer:
             f"{self.manager.latest_checkpoint} is intact"
         )
         if self.loss_scaler is None or not math.isfinite(loss):
-            raise TrainingDiverged(f"loss is {loss} (gradient norm {norm}) {where}")
+            after_larc = " but the gradients after LARC are not" if math.isfinite(loss) and math.isfinite(norm) else ""
+            raise TrainingDiverged(f"loss is {loss} (gradient norm {norm}){after_larc} {where}")
         self._consecutive_skips += 1
         log.debug("gradient overflow %s; loss scale now %g", where, float(out["loss_scale"]))
         if self._consecutive_skips > MAX_CONSECUTIVE_SKIPS:

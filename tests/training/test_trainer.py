@@ -156,3 +156,39 @@ def test_input_error_mid_training_saves_checkpoint_and_exits_3(small_config, tmp
     trainer = Trainer(model, params, runtime, logdir, total_steps=10)
     assert modes.fit(trainer, model, dataset, None, params, runtime, logdir) == 3
     assert tf.train.latest_checkpoint(logdir).endswith("model-3")
+
+
+def test_larc_clip_at_the_first_warmup_step_keeps_weights_finite(small_config, tmp_path):
+    # Step 0 of a warmup has lr = 0; zero-initialised biases then had a 0/0 LARC multiplier.
+    larc = ["--larc_params={'larc_eta':0.002,'larc_mode':'clip'}", "--lr_policy_params/warmup_steps=4"]
+    params, runtime, dl, model = setup(small_config, tmp_path, larc)
+    assert any(not np.any(w) for w in model.get_weights()), "the test needs a zero-initialised variable"
+    batches = fixed_batches(dl, 2)
+    trainer = Trainer(model, params, runtime, str(tmp_path / "run"), total_steps=10)
+    for step in range(2):
+        out = trainer.compiled_step()(iter(batches[step : step + 1]))
+        assert bool(out["finite"]), f"step {step} was skipped"
+    assert float(out["lr"]) > 0 and trainer.step == 2
+    for v in model.variables:
+        assert np.all(np.isfinite(np.asarray(v))), f"{v.path} is not finite"
+
+
+def test_step_is_skipped_when_gradients_after_larc_are_not_finite(small_config, tmp_path, monkeypatch):
+    from open_s2s import optimizers as opt_lib
+
+    real = opt_lib.apply_larc
+
+    def larc_giving_nan(pairs, lr, **kw):  # what 0/0 in the multiplier used to produce
+        out = real(pairs, lr, **kw)
+        return [(g * np.nan, v) if i == 0 else (g, v) for i, (g, v) in enumerate(out)]
+
+    monkeypatch.setattr(opt_lib, "apply_larc", larc_giving_nan)
+    params, runtime, dl, model = setup(small_config, tmp_path, ["--larc_params={'larc_eta':0.002}"])
+    (batch,) = fixed_batches(dl, 1)
+    trainer = Trainer(model, params, runtime, str(tmp_path / "run"), total_steps=5)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(TrainingDiverged, match="at step 1"):
+        trainer.fit(tf.data.Dataset.from_tensors(batch).repeat())
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert trainer.step == 0

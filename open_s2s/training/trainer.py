@@ -48,14 +48,28 @@ class Trainer:
       runtime: precision + strategy (see ``training.runtime``).
       logdir: run directory (checkpoints, TensorBoard events).
       total_steps: number of optimizer updates to reach.
+      steps_per_epoch: updates per epoch when the config gives ``num_epochs`` (then
+        ``piecewise_constant`` boundaries are epochs, as in OpenSeq2Seq), else None.
     """
 
-    def __init__(self, model, params: Mapping[str, Any], runtime: Runtime, logdir: str, total_steps: int):
+    def __init__(
+        self,
+        model,
+        params: Mapping[str, Any],
+        runtime: Runtime,
+        logdir: str,
+        total_steps: int,
+        steps_per_epoch: float | None = None,
+    ):
         self.model, self.params, self.runtime, self.logdir = model, params, runtime, logdir
         self.total_steps = total_steps
         optimizer_params = dict(params["optimizer_params"])
         self.schedule = opt_lib.make_schedule(
-            params["lr_policy"], params["lr_policy_params"], optimizer_params.pop("learning_rate", None), total_steps
+            params["lr_policy"],
+            params["lr_policy_params"],
+            optimizer_params.pop("learning_rate", None),
+            total_steps,
+            steps_per_epoch,
         )
         regex = params["freeze_variables_regex"]
         self.train_vars = [v for v in model.trainable_variables if not (regex and re.search(regex, v.path))]
@@ -293,3 +307,8 @@ def _every(step: int, n: int | None) -> bool:
 
 def steps_for_epochs(num_epochs: float, num_samples: int, global_batch: int, iter_size: int) -> int:
     return max(1, math.ceil(num_epochs * num_samples / (global_batch * iter_size)))
+
+
+def steps_per_epoch(num_samples: int, global_batch: int, iter_size: int) -> float:
+    """Optimizer updates per pass over the training set (fractional: the stream repeats)."""
+    return num_samples / (global_batch * iter_size)

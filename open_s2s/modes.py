@@ -36,6 +36,7 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
     model = build_model(model_cls, params, data_layer.spec)
     restore_for_inference(model, checkpoint)
     if args.mode == "eval":
+        model.check_data(data_layer)
         return run_eval(model, data_layer, logdir, runtime)
     return run_infer(model, data_layer, args, logdir, runtime)
 
@@ -96,6 +97,9 @@ def train(args, logdir, model_cls, resolved) -> int:
     eval_dl = make_data_layer(resolved["eval"][1], "eval") if "eval" in resolved else None
     with runtime.strategy.scope():
         model = build_model(model_cls, params, train_dl.spec)
+    for data_layer in (train_dl, eval_dl):
+        if data_layer is not None:
+            model.check_data(data_layer)
     total, per_epoch = schedule_lengths(params, train_dl.num_samples, runtime.num_replicas)
     if args.benchmark:
         total = args.bench_warmup + args.bench_steps

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from open_s2s.config.params import ConfigError, Param, in_unit_interval, positive, validate
@@ -34,6 +35,14 @@ RNN_LAYERS = {
     "cudnn_lstm": keras.layers.LSTM,
     "lstm": keras.layers.LSTM,
 }
+
+
+def _conv_output_length(lengths, spec, maximum):
+    """Time frames after one conv of ``spec``; ``maximum`` is tf.maximum or np.maximum."""
+    k_t, s_t = spec["kernel_size"][0], spec["stride"][0]
+    if spec["padding"].upper() == "SAME":
+        return (lengths + s_t - 1) // s_t
+    return maximum((lengths - k_t) // s_t + 1, 0)
 
 
 class DeepSpeech2Encoder(Encoder):
@@ -184,11 +193,16 @@ class DeepSpeech2Encoder(Encoder):
             freq = x.shape[2]
             pad_f = max((-(-freq // s_f) - 1) * s_f + k_f - freq, 0)
             x = tf.pad(x, [[0, 0], [left_t, right_t], [pad_f // 2, pad_f - pad_f // 2], [0, 0]])
-            lengths = (lengths + s_t - 1) // s_t
-        else:
-            lengths = tf.maximum((lengths - k_t) // s_t + 1, 0)
+        lengths = _conv_output_length(lengths, spec, tf.maximum)
         x = conv(x)
         return self.activation(self._masked_norm(norm, x, lengths, training)), lengths
+
+    def output_length(self, input_length):
+        """``ceil(length / stride)`` per SAME conv, ``max((length - kernel) // stride + 1, 0)`` per VALID conv."""
+        length = np.asarray(input_length)
+        for spec in self.conv_specs:
+            length = _conv_output_length(length, spec, np.maximum)
+        return length
 
     def _masked_norm(self, norm, x, lengths, training):
         mask = tf.sequence_mask(lengths, tf.shape(x)[1])

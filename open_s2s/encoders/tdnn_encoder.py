@@ -164,6 +164,15 @@ class TDNNEncoder(Encoder):
         x = x * tf.cast(tf.sequence_mask(lengths, tf.shape(x)[1])[:, :, None], x.dtype)
         return {keys.OUTPUTS: x, keys.LENGTHS: lengths}
 
+    def output_length(self, input_length):
+        """``ceil(length / stride)`` for every strided conv (each sub-block of a block strides)."""
+        length = input_length
+        for spec in self.layer_specs:
+            stride = spec["stride"][0]
+            for _ in range(spec["repeat"]):
+                length = (length + stride - 1) // stride  # MaskedConv1D's lengths
+        return length
+
     def _apply_norm(self, norm, x, lengths, training):
         if norm is None:
             return x

@@ -100,6 +100,13 @@ class EncoderDecoderModel(keras.Model):
             keys.TARGET_LENGTH: tf.constant([1], tf.int32),
         }
 
+    def check_data(self, data_layer) -> None:
+        """Load-time checks that need the model as well as the data (before train/eval).
+
+        Raises ``DataError`` naming the dataset file and line of an example this model
+        cannot learn from. The default checks nothing.
+        """
+
     def score_inference(self, data_layer, rows: list[tuple[int, Any]]) -> dict[str, float]:
         """Metrics of inference output against references the data layer has (if any)."""
         return {}

@@ -60,6 +60,7 @@ def test_output_lengths_and_shapes_match_tf_conv2d():
             expected.append(y.shape[1])
             assert enc.conv_output_dim() == y.shape[2] * y.shape[3]
         np.testing.assert_array_equal(out[keys.LENGTHS].numpy(), expected)
+        np.testing.assert_array_equal(enc.output_length(batch[keys.SOURCE_LENGTH].numpy()), expected)
         assert out[keys.OUTPUTS].shape == (3, max(expected), params["n_hidden"])
         assert np.all(out[keys.OUTPUTS].numpy()[2, expected[2] :] == 0)
 

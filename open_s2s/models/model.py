@@ -64,6 +64,10 @@ class EncoderDecoderModel(keras.Model):
                 decoder_inputs[key] = batch[key]
         return self.decoder(decoder_inputs, training=training)
 
+    def l2_variables(self) -> list:
+        """The variables a config's L2 ``regularizer`` applies to (each component's choice)."""
+        return self.encoder.l2_variables() + self.decoder.l2_variables()
+
     def compute_loss_value(self, outputs: dict[str, Any], batch: dict[str, Any]) -> tf.Tensor:
         """The loss in float32, averaged over the local batch."""
         return tf.cast(self.loss_fn(outputs, batch), tf.float32)

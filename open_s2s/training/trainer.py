@@ -75,6 +75,8 @@ class Trainer:
         self.train_vars = [v for v in model.trainable_variables if not (regex and re.search(regex, v.path))]
         if not self.train_vars:
             raise ValueError(f"freeze_variables_regex={regex!r} freezes every variable")
+        regularized = {id(v) for v in model.l2_variables()}
+        self.l2_vars = [v for v in self.train_vars if id(v) in regularized]
         with runtime.strategy.scope():
             self.optimizer = opt_lib.make_optimizer(params["optimizer"], optimizer_params, self.schedule)
             self.optimizer.build(self.train_vars)
@@ -124,7 +126,7 @@ class Trainer:
         reg = self.params["regularizer"]
         if reg is None:
             return 0.0
-        return opt_lib.l2_loss(self.train_vars, self.params["regularizer_params"]["scale"])
+        return opt_lib.l2_loss(self.l2_vars, self.params["regularizer_params"]["scale"], include_regex=None)
 
     def _replica_step(self, batches):
         """``iter_size`` passes on this replica's batches; gradients averaged over passes and replicas."""

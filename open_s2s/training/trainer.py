@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from open_s2s import optimizers as opt_lib
 from open_s2s.config.schema import IGNORED_SUMMARIES
 from open_s2s.training import checkpoints as ckpt_lib
+from open_s2s.training import replica_seeds
 from open_s2s.training.runtime import Runtime
 
 log = logging.getLogger("open_s2s")
@@ -77,6 +78,7 @@ class Trainer:
             raise ValueError(f"freeze_variables_regex={regex!r} freezes every variable")
         regularized = {id(v) for v in model.l2_variables()}
         self.l2_vars = [v for v in self.train_vars if id(v) in regularized]
+        self.seed_states = replica_seeds.seed_states(model)
         with runtime.strategy.scope():
             self.optimizer = opt_lib.make_optimizer(params["optimizer"], optimizer_params, self.schedule)
             self.optimizer.build(self.train_vars)
@@ -110,7 +112,8 @@ class Trainer:
         """One forward/backward pass on this replica: float32 loss, unscaled float32 gradients."""
         scale = self.loss_scaler.scale if self.loss_scaler is not None else None
         with tf.GradientTape() as tape:
-            outputs = self.model(batch, training=True)
+            with replica_seeds.replica_dropout_seeds(self.seed_states, self.runtime.replica_id()):
+                outputs = self.model(batch, training=True)
             loss = self.model.compute_loss_value(outputs, batch)
             total = loss + self._regularization()
             if scale is not None:

@@ -76,7 +76,10 @@ class Trainer:
         self.train_vars = [v for v in model.trainable_variables if not (regex and re.search(regex, v.path))]
         if not self.train_vars:
             raise ValueError(f"freeze_variables_regex={regex!r} freezes every variable")
-        regularized = {id(v) for v in model.l2_variables()}
+        # Each component picks what L2 covers (EncoderDecoderModel.l2_variables); another
+        # Keras model gets the default: kernels and embeddings.
+        chosen = model.l2_variables() if hasattr(model, "l2_variables") else opt_lib.l2_variables(self.train_vars)
+        regularized = {id(v) for v in chosen}
         self.l2_vars = [v for v in self.train_vars if id(v) in regularized]
         self.seed_states = replica_seeds.seed_states(model)
         with runtime.strategy.scope():

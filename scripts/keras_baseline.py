@@ -83,7 +83,9 @@ def main() -> int:
     toolkit_step = trainer.compiled_step()
 
     spec = data_layer.spec
-    hand = baseline_model(params["encoder_params"]["convnet_layers"], spec.source.num_features, spec.target.vocab_size, keras)
+    hand = baseline_model(
+        params["encoder_params"]["convnet_layers"], spec.source.num_features, spec.target.vocab_size, keras
+    )
     opt_params = {k: v for k, v in params["optimizer_params"].items()}
     hand_opt = NovoGrad(
         learning_rate=0.01,

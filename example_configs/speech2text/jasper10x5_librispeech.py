@@ -57,7 +57,10 @@ base_params = {
     "loss_scaling": "Backoff",
 
     "optimizer": NovoGrad,
-    "optimizer_params": {"beta1": 0.95, "beta2": 0.98, "epsilon": 1e-8, "weight_decay": 0.001},
+    # OpenSeq2Seq's recipe says beta2 0.98, but its NovoGrad never updated the second moment
+    # (every step used the current ||g||^2): beta2 = 0 here reproduces the published runs.
+    # The paper's moving average is beta2 > 0 (see NovoGrad's docstring).
+    "optimizer_params": {"beta1": 0.95, "beta2": 0.0, "epsilon": 1e-8, "weight_decay": 0.001},
     "lr_policy": poly_decay,
     "lr_policy_params": {"learning_rate": 0.02, "min_lr": 1e-5, "power": 2.0},
     "summaries": ["learning_rate", "global_gradient_norm"],

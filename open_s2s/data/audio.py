@@ -245,7 +245,9 @@ class FeatureParams:
       num_audio_features: feature dimension F.
       sample_freq: expected sample rate in Hz.
       window_size / window_stride: seconds.
-      num_fft: FFT length; None = next power of two >= the window length.
+      num_fft: FFT length; None = the window length for 'spectrogram' (OpenSeq2Seq's FFT:
+        bins ``sample_freq / win_length`` apart up to ``sample_freq / 2``), the next power of
+        two >= the window length for 'logfbank' and 'mfcc'.
       dither: std of the noise added to the samples, in training only (``dither_noise``).
       preemph: pre-emphasis coefficient (``y[t] = x[t] - preemph * x[t-1]``); None = off.
       norm_per_feature: per-utterance mean/std normalisation over valid frames.
@@ -301,7 +303,14 @@ class FeatureParams:
 
     @property
     def fft_length(self) -> int:
-        return self.num_fft or 1 << (self.win_length - 1).bit_length()
+        if self.num_fft:
+            return self.num_fft
+        if self.input_type == "spectrogram":
+            # OpenSeq2Seq's spectrogram used n_fft = window length (320 points at 20 ms and
+            # 16 kHz: 161 bins to 8 kHz). A 512-point FFT would make DeepSpeech2's 160 kept
+            # bins end at 5 kHz.
+            return self.win_length
+        return 1 << (self.win_length - 1).bit_length()
 
     @property
     def mel_bins(self) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from open_s2s.config.params import ConfigError, Param, in_unit_interval, positive, validate
@@ -36,15 +37,25 @@ RNN_LAYERS = {
 }
 
 
+def _conv_output_length(lengths, spec, maximum):
+    """Time frames after one conv of ``spec``; ``maximum`` is tf.maximum or np.maximum."""
+    k_t, s_t = spec["kernel_size"][0], spec["stride"][0]
+    if spec["padding"].upper() == "SAME":
+        return (lengths + s_t - 1) // s_t
+    return maximum((lengths - k_t) // s_t + 1, 0)
+
+
 class DeepSpeech2Encoder(Encoder):
     """DeepSpeech 2 encoder (Amodei et al. 2016, arXiv:1512.02595), OpenSeq2Seq's layer plan.
 
     ``conv2d -> batch norm -> activation`` blocks over [time, frequency], the frequency and
     channel axes flattened, ``num_rnn_layers`` GRU/LSTM layers (bidirectional unless
-    ``rnn_unidirectional``, outputs of both directions concatenated) with dropout after
-    each, an optional row convolution (look-ahead over ``row_conv_width`` frames, then batch
-    norm and activation) and a fully connected layer of ``n_hidden`` units with activation
-    and dropout.
+    ``rnn_unidirectional``, outputs of both directions concatenated) with dropout between
+    them (``use_cudnn_rnn: True``, OpenSeq2Seq's ``CudnnGRU(dropout=...)``) or after each,
+    the last included (``use_cudnn_rnn: False``, its ``DropoutWrapper`` cells), an optional
+    row convolution (look-ahead over ``row_conv_width`` frames, then batch norm and
+    activation) and a fully connected layer of ``n_hidden`` units with activation and
+    dropout. L2 (``regularizer``) falls where OpenSeq2Seq put it (``l2_variables``).
 
     Padding never leaks into real frames: the time axis is padded explicitly and centred
     (as in ``MaskedConv1D``), inputs are zeroed past each length before every convolution,
@@ -64,13 +75,20 @@ class DeepSpeech2Encoder(Encoder):
         "rnn_cell_dim": Param(int, 0, doc="Units per RNN direction."),
         "rnn_type": Param(str, "cudnn_gru", choices=tuple(RNN_LAYERS), doc="GRU or LSTM (cuDNN on GPU either way)."),
         "rnn_unidirectional": Param(bool, False, doc="Forward-only RNNs (streaming); else bidirectional."),
-        "use_cudnn_rnn": Param(bool, True, doc="Kept for porting: Keras RNNs use cuDNN on a GPU when they can."),
+        "use_cudnn_rnn": Param(
+            bool,
+            True,
+            doc="As in OpenSeq2Seq: True drops out between RNN layers only (cuDNN), False after every one. "
+            "Keras RNNs use cuDNN on a GPU either way.",
+        ),
         "row_conv": Param(bool, False, doc="Row (look-ahead) convolution after the RNNs."),
         "row_conv_width": Param(
             int, 8, doc="Frames seen by the row convolution (current + width-1 ahead).", check=positive
         ),
         "n_hidden": Param(int, doc="Units of the final fully connected layer.", check=positive),
-        "dropout_keep_prob": Param(float, 1.0, check=in_unit_interval, doc="1 - dropout rate (RNN and FC outputs)."),
+        "dropout_keep_prob": Param(
+            float, 1.0, check=in_unit_interval, doc="1 - dropout rate of RNN (see use_cudnn_rnn) and FC outputs."
+        ),
         "activation_fn": Param((str, Callable), "clipped_relu", doc="Activation of conv, row conv and FC layers."),
         "data_format": Param(
             str,
@@ -160,8 +178,13 @@ class DeepSpeech2Encoder(Encoder):
             x, lengths = self._conv_block(x, lengths, spec, conv, norm, training)
         shape = tf.shape(x)
         x = tf.reshape(x, [shape[0], shape[1], x.shape[2] * x.shape[3]])
+        num_rnn = len(self.rnns_fw)
         for i, fw in enumerate(self.rnns_fw):
             x = self._rnn_block(x, lengths, fw, self.rnns_bw[i] if self.rnns_bw else None, training)
+            # OpenSeq2Seq: cuDNN's dropout acts between layers only; its TF1 cells'
+            # DropoutWrapper after every layer, the last one included.
+            if self.dropout is not None and (i < num_rnn - 1 or not self.params["use_cudnn_rnn"]):
+                x = self.dropout(x, training=training)
         if self.row_conv is not None:
             x = self.row_conv(x, lengths)
             x = self.activation(self._masked_norm(self.row_conv_norm, x, lengths, training))
@@ -184,11 +207,27 @@ class DeepSpeech2Encoder(Encoder):
             freq = x.shape[2]
             pad_f = max((-(-freq // s_f) - 1) * s_f + k_f - freq, 0)
             x = tf.pad(x, [[0, 0], [left_t, right_t], [pad_f // 2, pad_f - pad_f // 2], [0, 0]])
-            lengths = (lengths + s_t - 1) // s_t
-        else:
-            lengths = tf.maximum((lengths - k_t) // s_t + 1, 0)
+        lengths = _conv_output_length(lengths, spec, tf.maximum)
         x = conv(x)
         return self.activation(self._masked_norm(norm, x, lengths, training)), lengths
+
+    def l2_variables(self) -> list:
+        """OpenSeq2Seq's set: the conv kernels and their batch-norm gammas, the row
+        convolution's filter and batch-norm gamma, and the fully connected kernel. Not the
+        RNN weights: OpenSeq2Seq's cuDNN RNNs (and its TF1 cells) were built without its
+        regularizer. Not biases or betas."""
+        out = [c.kernel for c in self.convs] + [n.gamma for n in self.conv_norms]
+        if self.row_conv is not None:
+            out += [w for w in self.row_conv.trainable_weights if w.path.endswith("kernel")]
+            out.append(self.row_conv_norm.gamma)
+        return [*out, self.fc.kernel]
+
+    def output_length(self, input_length):
+        """``ceil(length / stride)`` per SAME conv, ``max((length - kernel) // stride + 1, 0)`` per VALID conv."""
+        length = np.asarray(input_length)
+        for spec in self.conv_specs:
+            length = _conv_output_length(length, spec, np.maximum)
+        return length
 
     def _masked_norm(self, norm, x, lengths, training):
         mask = tf.sequence_mask(lengths, tf.shape(x)[1])
@@ -203,6 +242,4 @@ class DeepSpeech2Encoder(Encoder):
             reverse = tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
             y_bw = tf.reverse_sequence(bw(reverse, training=training), lengths, seq_axis=1, batch_axis=0)
             y = tf.concat([y, y_bw], axis=-1)
-        if self.dropout is not None:
-            y = self.dropout(y, training=training)
         return y

@@ -164,6 +164,31 @@ class TDNNEncoder(Encoder):
         x = x * tf.cast(tf.sequence_mask(lengths, tf.shape(x)[1])[:, :, None], x.dtype)
         return {keys.OUTPUTS: x, keys.LENGTHS: lengths}
 
+    def l2_variables(self) -> list:
+        """OpenSeq2Seq's set (``conv_bn_actv`` / ``conv_bn_res_bn_actv``): the kernels of
+        every block convolution (depthwise and pointwise ones too) and the gammas of the
+        batch norms, those after the residual projections included. Not the 1x1 residual
+        projection kernels (OpenSeq2Seq built them without a regularizer), layer-norm
+        parameters, biases or betas."""
+        out = []
+        for block in self.blocks:
+            for sub in block:
+                out += [w for w in sub["conv"].trainable_weights if w.path.endswith("kernel")]
+                if isinstance(sub["norm"], keras.layers.BatchNormalization):
+                    out.append(sub["norm"].gamma)
+        for norms in self.residual_norms:
+            out += [n.gamma for n in norms or () if isinstance(n, keras.layers.BatchNormalization)]
+        return out
+
+    def output_length(self, input_length):
+        """``ceil(length / stride)`` for every strided conv (each sub-block of a block strides)."""
+        length = input_length
+        for spec in self.layer_specs:
+            stride = spec["stride"][0]
+            for _ in range(spec["repeat"]):
+                length = (length + stride - 1) // stride  # MaskedConv1D's lengths
+        return length
+
     def _apply_norm(self, norm, x, lengths, training):
         if norm is None:
             return x

@@ -9,6 +9,7 @@ import keras
 
 from open_s2s.config.params import Param, collect_params, validate
 from open_s2s.data.data_spec import DataSpec
+from open_s2s.optimizers.gradients import l2_variables
 
 
 class Component(keras.layers.Layer):
@@ -33,6 +34,15 @@ class Component(keras.layers.Layer):
     @classmethod
     def all_params(cls) -> dict[str, Param]:
         return collect_params(cls)
+
+    def l2_variables(self) -> list:
+        """The variables a config's L2 ``regularizer`` applies to.
+
+        Default: weight matrices and embeddings (paths ending in ``kernel`` or
+        ``embeddings``), not biases or normalization parameters. Components override it
+        where OpenSeq2Seq regularized another set for the same architecture.
+        """
+        return l2_variables(self.trainable_variables)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

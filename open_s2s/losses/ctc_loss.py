@@ -19,14 +19,22 @@ class CTCLoss(Loss):
 
     Labels are passed as a SparseTensor: on CPU that selects TensorFlow's C++ CTC
     kernel, 2.6x faster than the dense-label path here (same values to 1e-4).
-    Utterances whose transcript is longer than their frames allow contribute 0.
+    Utterances whose transcript is longer than their frames contribute 0 (loss and
+    gradient). One that is not longer but still cannot be aligned, because CTC needs a
+    blank between repeated labels (``ctc_min_frames``), has an infinite loss; with
+    ``mask_nan`` (default, as in OpenSeq2Seq) it contributes 0 too, and still counts in
+    the batch mean, as there. The run's load-time check (``Speech2Text.check_data``)
+    names such rows before training; this covers what augmentation (speed perturbation)
+    makes infeasible.
 
     Inputs: decoder ``logits`` [batch, time, vocab + 1] and ``lengths`` [batch];
     batch ``target`` [batch, label_len] and ``target_length`` [batch].
     """
 
     PARAMS = {
-        "mask_nan": Param(bool, False, doc="Zero the loss of utterances whose loss is NaN/Inf."),
+        "mask_nan": Param(
+            bool, True, doc="Zero the loss of utterances whose loss is NaN/Inf (CTC cannot align them), as OpenSeq2Seq."
+        ),
         "normalize_by_length": Param(bool, False, doc="Divide each loss by its target length."),
     }
 
@@ -55,3 +63,10 @@ def dense_to_sparse(labels: tf.Tensor, lengths: tf.Tensor) -> tf.SparseTensor:
     mask = tf.sequence_mask(lengths, tf.shape(labels)[1])
     indices = tf.where(mask)
     return tf.SparseTensor(indices, tf.gather_nd(labels, indices), tf.cast(tf.shape(labels), tf.int64))
+
+
+def ctc_min_frames(ids) -> int:
+    """Frames CTC needs for a label sequence: one per label, plus a blank between each pair
+    of equal neighbours (``a a`` cannot be emitted as ``a a`` without ``a _ a``)."""
+    ids = list(ids)
+    return len(ids) + sum(1 for a, b in zip(ids, ids[1:]) if a == b)

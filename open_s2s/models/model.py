@@ -101,6 +101,10 @@ class EncoderDecoderModel(keras.Model):
             generated = self.decoder.decode(outputs)
         return self.compute_loss_value(outputs, batch), generated
 
+    def l2_variables(self) -> list:
+        """The variables a config's L2 ``regularizer`` applies to (each component's choice)."""
+        return self.encoder.l2_variables() + self.decoder.l2_variables()
+
     def compute_loss_value(self, outputs: dict[str, Any], batch: dict[str, Any]) -> tf.Tensor:
         """The loss in float32, averaged over the local batch."""
         return tf.cast(self.loss_fn(outputs, batch), tf.float32)
@@ -146,6 +150,13 @@ class EncoderDecoderModel(keras.Model):
 
         write_infer_csv(path, self.infer_header, names, rows)
         return f"wrote {len(rows)} predictions to {path}"
+
+    def check_data(self, data_layer) -> None:
+        """Load-time checks that need the model as well as the data (before train/eval).
+
+        Raises ``DataError`` naming the dataset file and line of an example this model
+        cannot learn from. The default checks nothing.
+        """
 
     def score_inference(self, data_layer, rows: list[tuple[int, Any]]) -> dict[str, float]:
         """Metrics of inference output against references the data layer has (if any)."""

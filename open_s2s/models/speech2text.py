@@ -9,7 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from open_s2s.data import keys
+from open_s2s.data.audio import DataError
 from open_s2s.data.vocab import ids_to_text
+from open_s2s.losses.ctc_loss import ctc_min_frames
 from open_s2s.models.model import EncoderDecoderModel
 
 
@@ -59,6 +61,37 @@ class Speech2Text(EncoderDecoderModel):
 
     def infer_batch(self, batch, decoded):
         return [(int(i), h) for i, h in zip(batch[keys.INDEX].tolist(), self._texts(decoded))]
+
+    def check_data(self, data_layer) -> None:
+        """Every transcript must fit the frames the CTC loss sees.
+
+        CTC aligns ``n`` labels with ``r`` equal neighbours in no fewer than ``n + r``
+        frames (``ctc_min_frames``) of the *encoder's output*, i.e. after its strides.
+        Such a row has an infinite loss (masked by ``CTCLoss``'s ``mask_nan``, but never
+        learnt from), and usually means a wrong audio file or transcript.
+
+        Raises:
+          DataError: naming the first such row's dataset file and line, audio file and counts.
+        """
+        try:
+            rows = data_layer.utterances()
+        except AttributeError:  # a data layer without per-row frames and targets
+            return
+        if not rows:
+            return
+        try:
+            out = np.asarray(self.encoder.output_length(np.array([r.frames for r in rows], np.int64)))
+        except NotImplementedError:
+            return
+        for row, frames_out in zip(rows, out.tolist()):
+            need = ctc_min_frames(row.ids)
+            if need > frames_out:
+                repeats = need - len(row.ids)
+                raise DataError(
+                    f"{row.where}: transcript of {len(row.ids)} labels ({repeats} repeated) needs at least "
+                    f"{need} CTC frames, but {type(self.encoder).__name__} turns the {row.frames} feature frames "
+                    f"of {row.path} into {frames_out}: wrong audio file or transcript?"
+                )
 
     def score_inference(self, data_layer, rows):
         """WER/CER of infer output when the input CSV has transcripts."""

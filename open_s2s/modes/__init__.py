@@ -47,5 +47,6 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
     model = build_model(model_cls, params, data_layer.spec)
     restore_for_inference(model, checkpoint)
     if args.mode == "eval":
+        model.check_data(data_layer)
         return inference.run_eval(model, data_layer, logdir, runtime)
     return inference.run_infer(model, data_layer, args, logdir, runtime)

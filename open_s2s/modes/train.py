@@ -20,7 +20,7 @@ from open_s2s.modes.building import (
 from open_s2s.modes.reporting import EvalHook, SampleLogger
 from open_s2s.training import checkpoints as ckpt_lib
 from open_s2s.training.runtime import make_runtime
-from open_s2s.training.trainer import Interrupted, Trainer, TrainingDiverged, steps_for_epochs
+from open_s2s.training.trainer import Interrupted, Trainer, TrainingDiverged, steps_for_epochs, steps_per_epoch
 
 log = logging.getLogger("open_s2s")
 
@@ -36,13 +36,16 @@ def train(args, logdir, model_cls, resolved) -> int:
     eval_dl = make_data_layer(resolved["eval"][1], "eval") if "eval" in resolved else None
     with runtime.strategy.scope():
         model = build_model(model_cls, params, train_dl.spec)
-    total = total_steps(params, train_dl.num_samples, runtime.num_replicas)
+    for data_layer in (train_dl, eval_dl):
+        if data_layer is not None:
+            model.check_data(data_layer)
+    total, per_epoch = schedule_lengths(params, train_dl.num_samples, runtime.num_replicas)
     if args.benchmark:
         total = args.bench_warmup + args.bench_steps
     if runtime.is_chief:
         os.makedirs(logdir, exist_ok=True)
         dump_config(os.path.join(logdir, "config.json"), args.config_file, args.mode, model_cls, params)
-    trainer = Trainer(model, params, runtime, logdir, total)
+    trainer = Trainer(model, params, runtime, logdir, total, steps_per_epoch=per_epoch)
     if args.continue_learning:
         if not trainer.restore_latest():
             log.warning("--continue_learning: no checkpoint in %s, starting from scratch", logdir)
@@ -58,10 +61,17 @@ def train(args, logdir, model_cls, resolved) -> int:
 
 
 def total_steps(params, num_samples: int, num_replicas: int) -> int:
+    return schedule_lengths(params, num_samples, num_replicas)[0]
+
+
+def schedule_lengths(params, num_samples: int, num_replicas: int) -> tuple[int, float | None]:
+    """(training steps, steps per epoch): the latter only with ``num_epochs``, as in OpenSeq2Seq,
+    where LR-policy boundaries are epochs when the config counts in epochs and steps otherwise."""
     if params["max_steps"] is not None:
-        return params["max_steps"]
+        return params["max_steps"], None
     global_batch = params["batch_size_per_gpu"] * num_replicas
-    return steps_for_epochs(params["num_epochs"], num_samples, global_batch, params["iter_size"])
+    per_epoch = steps_per_epoch(num_samples, global_batch, params["iter_size"])
+    return steps_for_epochs(params["num_epochs"], num_samples, global_batch, params["iter_size"]), per_epoch
 
 
 def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:

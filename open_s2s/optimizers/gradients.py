@@ -46,13 +46,19 @@ def _variable_name(variable: Any) -> str:
     return name.split(":")[0]
 
 
-def l2_variables(variables: Sequence[Any], include_regex: str = L2_INCLUDE_REGEX) -> list[Any]:
-    """The trainable variables whose name matches ``include_regex``."""
-    pattern = re.compile(include_regex)
-    return [v for v in variables if getattr(v, "trainable", True) and pattern.search(_variable_name(v))]
+def l2_variables(variables: Sequence[Any], include_regex: str | None = L2_INCLUDE_REGEX) -> list[Any]:
+    """The trainable variables whose name matches ``include_regex`` (all of them if None).
+
+    This is the default set of a component (``Component.l2_variables``); encoders that
+    follow OpenSeq2Seq's own choice (e.g. batch-norm gammas in, RNN weights out) override it.
+    """
+    pattern = re.compile(include_regex) if include_regex is not None else None
+    return [
+        v for v in variables if getattr(v, "trainable", True) and (pattern is None or pattern.search(_variable_name(v)))
+    ]
 
 
-def l2_loss(variables: Sequence[Any], scale: float, include_regex: str = L2_INCLUDE_REGEX) -> tf.Tensor:
+def l2_loss(variables: Sequence[Any], scale: float, include_regex: str | None = L2_INCLUDE_REGEX) -> tf.Tensor:
     """L2 penalty on weight matrices and embeddings (config ``regularizer_params.scale``).
 
     ::
@@ -68,7 +74,8 @@ def l2_loss(variables: Sequence[Any], scale: float, include_regex: str = L2_INCL
       variables: candidate variables, e.g. ``model.trainable_variables``.
       scale: the L2 coefficient.
       include_regex: regex searched in each variable's path; biases, gamma/beta
-        and moving statistics do not match the default.
+        and moving statistics do not match the default. None: every given variable
+        (the trainer passes the model's ``l2_variables()``).
 
     Returns:
       A float32 scalar (0 when no variable matches).

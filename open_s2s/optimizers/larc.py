@@ -53,13 +53,22 @@ def larc_multiplier(
 
     "clip" thus only ever shrinks the step: the effective rate ``lr * c`` is
     ``min(lr, r)`` (unless the ``min_update`` floor binds).
+
+    "clip" is evaluated as ``1 if r >= lr else max(r / lr, min_update)``, which is the
+    same value wherever OpenSeq2Seq's ``min(max(r / lr, min_update), 1)`` is defined, but
+    never divides by ``lr = 0``: at the first step of a warmup schedule a zero-initialised
+    variable (a bias, a batch-norm beta) has ``r = 0`` and OpenSeq2Seq's ``0 / 0`` made its
+    update NaN. Here it gets ``c = 1``, and its update ``lr * c * g`` is 0.
     """
     ratio = larc_eta * _norm(var) / (_norm(grad) + epsilon)
     if larc_mode == "scale":
         return tf.maximum(ratio, min_update)
     if larc_mode == "clip":
         lr = tf.cast(learning_rate, tf.float32)
-        return tf.minimum(tf.maximum(ratio / lr, min_update), 1.0)
+        # Where r < lr, lr > 0 and divide_no_nan is a plain division; where r >= lr (lr = 0
+        # included) its value is not selected.
+        clipped = tf.maximum(tf.math.divide_no_nan(ratio, lr), min_update)
+        return tf.where(ratio >= lr, tf.ones_like(ratio), clipped)
     raise ValueError(f"larc_mode must be 'clip' or 'scale', got {larc_mode!r}")
 
 

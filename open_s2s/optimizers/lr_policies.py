@@ -3,9 +3,10 @@
 A policy is a plain function ``policy(global_step, learning_rate, ...) -> lr`` whose
 keyword arguments come from the config's ``lr_policy_params``. ``make_schedule``
 validates those params against a spec derived from the function signature, fills
-``learning_rate`` (from ``optimizer_params``) and ``decay_steps`` (= ``max_steps``) as
-OpenSeq2Seq's ``Model`` did, and returns a ``PolicySchedule``: a Keras
-``LearningRateSchedule`` the optimizer evaluates at ``optimizer.iterations``.
+``learning_rate`` (from ``optimizer_params``), ``decay_steps`` (``max_steps`` minus the
+start of the decay) and ``steps_per_epoch`` (with ``num_epochs``) as OpenSeq2Seq's ``Model``
+did, and returns a ``PolicySchedule``: a Keras ``LearningRateSchedule`` the optimizer
+evaluates at ``optimizer.iterations``.
 
 All policies use only TF ops on ``global_step`` so they trace inside ``tf.function``;
 ``global_step`` may be a Python int or an integer tensor / variable. Step 0 is the
@@ -81,7 +82,8 @@ def poly_decay(
 
     The decay lasts ``decay_steps`` steps counted from ``b`` (OpenSeq2Seq semantics;
     ``tf.train.polynomial_decay`` with ``end_learning_rate=min_lr``); ``decay_steps``
-    defaults to ``max_steps`` through ``make_schedule``.
+    defaults to ``max_steps - b`` through ``make_schedule``, so ``min_lr`` is reached at
+    the last step.
 
     Args:
       global_step: current step.
@@ -103,31 +105,39 @@ def cosine_decay(
     global_step: Step,
     learning_rate: float,
     decay_steps: int,
-    warmup_steps: int = 0,
+    begin_decay_at: int = 0,
     min_lr: float = 0.0,
+    warmup_steps: int = 0,
 ) -> tf.Tensor:
-    """Cosine decay with linear warmup, reaching ``min_lr`` at step ``decay_steps``.
+    """Cosine decay with linear warmup (OpenSeq2Seq ``cosine_decay``).
 
-    ``decay_steps`` counts from step 0 (warmup included), so with the default
-    ``decay_steps = max_steps`` the schedule ends exactly at ``min_lr``::
+    With ``b = max(begin_decay_at, warmup_steps)`` and ``lr0 = learning_rate``::
 
         t < warmup_steps:  lr(t) = lr0 * t / warmup_steps
-        otherwise:         p = min((t - warmup_steps) / (decay_steps - warmup_steps), 1)
-                           lr(t) = min_lr + 0.5 * (lr0 - min_lr) * (1 + cos(pi * p))
+        t < b:             lr(t) = lr0
+        otherwise:         s = min(t - b, decay_steps)
+                           lr(t) = lr0 * ((1 - min_lr) * 0.5 * (1 + cos(pi * s / decay_steps)) + min_lr)
+
+    ``min_lr`` is a *fraction* of ``learning_rate``, not a learning rate: OpenSeq2Seq passed
+    it as ``tf.train.cosine_decay``'s ``alpha``, so its configs mean ``lr0 * min_lr`` at the
+    end (``min_lr: 0.0``, as in its QuartzNet recipe, decays to 0 either way).
+    ``decay_steps`` defaults to ``max_steps - b`` through ``make_schedule``, so the schedule
+    ends at ``lr0 * min_lr`` on the last step. (OpenSeq2Seq's signature also had a
+    ``power`` argument that it never used; it is not accepted here.)
 
     Args:
       global_step: current step.
       learning_rate: peak learning rate ``lr0``.
-      decay_steps: step at which ``min_lr`` is reached; must exceed ``warmup_steps``.
+      decay_steps: length of the decay phase.
+      begin_decay_at: first step of the decay phase.
+      min_lr: final learning rate as a fraction of ``learning_rate`` (``alpha``).
       warmup_steps: length of the linear warmup from 0.
-      min_lr: final learning rate.
     """
-    if decay_steps <= warmup_steps:
-        raise ConfigError(f"cosine_decay: decay_steps ({decay_steps}) must be > warmup_steps ({warmup_steps})")
     t = _step(global_step)
-    p = tf.clip_by_value((t - warmup_steps) / float(decay_steps - warmup_steps), 0.0, 1.0)
-    cosine = min_lr + 0.5 * (learning_rate - min_lr) * (1.0 + tf.cos(tf.constant(math.pi) * p))
-    return tf.where(t < warmup_steps, _linear_warmup(t, learning_rate, warmup_steps), cosine)
+    begin = float(max(begin_decay_at, warmup_steps))
+    p = tf.minimum(tf.maximum(t - begin, 0.0), float(decay_steps)) / float(decay_steps)
+    decayed = learning_rate * ((1.0 - min_lr) * 0.5 * (1.0 + tf.cos(tf.constant(math.pi) * p)) + min_lr)
+    return tf.where(t < begin, _linear_warmup(t, learning_rate, warmup_steps), decayed)
 
 
 def exp_decay(
@@ -176,7 +186,7 @@ def piecewise_constant(
     learning_rate: float,
     boundaries: list,
     decay_rates: list,
-    steps_per_epoch: int | None = None,
+    steps_per_epoch: float | None = None,
 ) -> tf.Tensor:
     """Piecewise-constant multiples of ``learning_rate`` (OpenSeq2Seq ``piecewise_constant``).
 
@@ -192,7 +202,11 @@ def piecewise_constant(
       learning_rate: base learning rate ``lr0``.
       boundaries: increasing steps (or epochs if ``steps_per_epoch`` is given).
       decay_rates: multipliers of ``lr0``, one per boundary.
-      steps_per_epoch: if given, boundaries are epochs and are multiplied by it.
+      steps_per_epoch: if given, boundaries are epochs and are multiplied by it. The
+        trainer fills it when the config gives ``num_epochs`` (not ``max_steps``), as
+        OpenSeq2Seq's ``Model`` did: ``num_samples / (batch_size_per_gpu * replicas *
+        iter_size)``, unrounded (OpenSeq2Seq floored it), so epoch ``e`` ends where the
+        repeated training stream has yielded ``e * num_samples`` utterances.
     """
     if len(boundaries) != len(decay_rates):
         raise ConfigError(f"piecewise_constant: {len(boundaries)} boundaries but {len(decay_rates)} decay_rates")
@@ -231,6 +245,49 @@ def transformer_policy(
     return lr if max_lr is None else tf.minimum(float(max_lr), lr)
 
 
+def inv_poly_decay(
+    global_step: Step,
+    learning_rate: float,
+    decay_steps: int,
+    min_lr: float,
+    power: float = 1.0,
+    begin_decay_at: int = 0,
+    warmup_steps: int = 0,
+) -> tf.Tensor:
+    """Inverse polynomial decay to ``min_lr`` (OpenSeq2Seq ``inv_poly_decay``).
+
+    With ``b = max(begin_decay_at, warmup_steps)``, ``lr0 = learning_rate`` and
+    ``m = min(max(min_lr, 1e-8), lr0)`` (OpenSeq2Seq's clamps)::
+
+        scale = ((lr0 / m)^(1 / power) - 1) / decay_steps
+        t < warmup_steps:  lr(t) = lr0 * t / warmup_steps
+        t < b:             lr(t) = lr0
+        otherwise:         lr(t) = lr0 / (1 + scale * (t - b))^power
+
+    so ``lr(b + decay_steps) = m``; ``decay_steps`` defaults to ``max_steps - b``, the last
+    step. Past ``decay_steps`` the rate keeps decreasing (no floor), as in OpenSeq2Seq.
+    OpenSeq2Seq accepted ``begin_decay_at`` and ``warmup_steps`` but ignored them in the
+    formula (its decay always ran from step 0); with both 0 the two are identical.
+
+    Args:
+      global_step: current step.
+      learning_rate: initial learning rate ``lr0``.
+      decay_steps: steps from ``b`` to ``min_lr``.
+      min_lr: learning rate reached after ``decay_steps``.
+      power: power of the denominator; must be > 0.
+      begin_decay_at: first step of the decay phase.
+      warmup_steps: length of the linear warmup from 0.
+    """
+    if power <= 0.0:
+        raise ConfigError(f"inv_poly_decay: power must be > 0, got {power}")
+    final = min(max(min_lr, 1e-8), learning_rate)
+    scale = (math.pow(learning_rate / final, 1.0 / power) - 1.0) / decay_steps
+    t = _step(global_step)
+    begin = float(max(begin_decay_at, warmup_steps))
+    decayed = learning_rate / tf.pow(1.0 + scale * tf.maximum(t - begin, 0.0), power)
+    return tf.where(t < begin, _linear_warmup(t, learning_rate, warmup_steps), decayed)
+
+
 POLICIES: dict[str, LrPolicy] = {
     f.__name__: f
     for f in (
@@ -240,6 +297,7 @@ POLICIES: dict[str, LrPolicy] = {
         exp_decay,
         piecewise_constant,
         transformer_policy,
+        inv_poly_decay,
     )
 }
 # OpenSeq2Seq key names accepted for compatibility: old name -> new name.
@@ -318,20 +376,30 @@ def make_schedule(
     lr_policy_params: Mapping[str, Any] | None = None,
     learning_rate: float | None = None,
     max_steps: int | None = None,
+    steps_per_epoch: float | None = None,
 ) -> PolicySchedule:
     """Builds the schedule for a config's ``lr_policy`` / ``lr_policy_params``.
 
-    Fills, when the policy takes them and the config does not give them:
-    ``learning_rate`` (typically from ``optimizer_params``) and
-    ``decay_steps = max_steps`` (as OpenSeq2Seq's ``Model`` did). OpenSeq2Seq key
-    aliases (``use_staircase_decay``) are renamed. The schedule is evaluated once at
-    step 0 so that value errors surface here, not inside the first training step.
+    Fills, when the policy takes them and the config does not give them, as
+    OpenSeq2Seq's ``Model`` did:
+
+    * ``learning_rate`` (typically from ``optimizer_params``);
+    * ``decay_steps = max_steps - max(begin_decay_at, warmup_steps)`` (each counted only
+      if the policy takes it; at least 1), so that a decay starting after the warmup or
+      at ``begin_decay_at`` ends on the last step;
+    * ``steps_per_epoch`` when given (the trainer passes it when the config sets
+      ``num_epochs``): ``piecewise_constant`` boundaries are then epochs.
+
+    OpenSeq2Seq key aliases (``use_staircase_decay``) are renamed. The schedule is
+    evaluated once at step 0 so that value errors surface here, not inside the first
+    training step.
 
     Args:
       lr_policy: policy function, name or dotted path; ``None`` means ``fixed_lr``.
       lr_policy_params: the config's params for the policy.
       learning_rate: learning rate to inject if the params do not set one.
-      max_steps: default ``decay_steps``.
+      max_steps: the last step, from which the default ``decay_steps`` is computed.
+      steps_per_epoch: training steps per epoch, or None (boundaries stay steps).
 
     Returns:
       A ``PolicySchedule``, callable as ``schedule(step) -> float32 scalar``.
@@ -351,7 +419,13 @@ def make_schedule(
             )
         params["learning_rate"] = learning_rate
     if "decay_steps" in spec and "decay_steps" not in params and max_steps is not None:
-        params["decay_steps"] = max_steps
+        starts = [k for k in ("begin_decay_at", "warmup_steps") if k in spec]
+        given = [params.get(k, spec[k].default) for k in starts]
+        begin = max([v for v in given if isinstance(v, (int, float))], default=0)  # types: validated below
+        # A run shorter than its warmup (a smoke test, a benchmark) never reaches the decay.
+        params["decay_steps"] = max(max_steps - begin, 1)
+    if "steps_per_epoch" in spec and "steps_per_epoch" not in params and steps_per_epoch is not None:
+        params["steps_per_epoch"] = steps_per_epoch
     schedule = PolicySchedule(policy, params)
     if schedule.params.get("decay_steps", 1) <= 0:
         raise ConfigError(f"lr_policy_params ({name}).decay_steps: must be > 0")

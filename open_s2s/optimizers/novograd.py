@@ -24,6 +24,14 @@ class NovoGrad(keras.optimizers.Optimizer):
         m_t = beta_1 * m_{t-1} + d_t
         w_t = w_{t-1} - lr_t * m_t
 
+    Difference from OpenSeq2Seq: its ``NovoGrad`` never updated its second moment. Its
+    ``apply_gradients`` tested ``tf.equal(ema, 0.)`` on a variable that was never assigned,
+    so every step used the current ``||g_t||^2``: it was effectively ``beta_2 = 0`` whatever
+    the config said (e.g. 0.98 in its Jasper recipes, whose published results therefore
+    come from ``beta_2 = 0``). This class keeps the paper's moving average; set
+    ``beta_2: 0.0`` (``beta2`` in configs) to reproduce an OpenSeq2Seq run, as
+    ``example_configs/speech2text/jasper10x5_librispeech.py`` does.
+
     Notes on the choices:
       * ``v`` starts at 0 and is initialised with the first non-zero ``||g||^2`` of
         that variable (OpenSeq2Seq's ``v == 0`` test), so variables that receive

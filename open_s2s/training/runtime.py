@@ -84,6 +84,14 @@ class Runtime:
     def broadcast_variables(self, variables: list[Any]) -> None:
         """Makes every replica start from rank 0's values (no-op in one process)."""
 
+    def replica_id(self) -> Any:
+        """Index of the replica running the caller among all replicas (0 on one replica).
+
+        Called on each replica (inside ``run_on_replicas``): a Python int, or a scalar
+        tensor for towers.
+        """
+        return 0
+
     def gather(self, items: list[Any]) -> list[Any]:
         """Concatenates per-process Python lists (eval records, infer rows) on every process."""
         return items
@@ -125,6 +133,9 @@ class TowerRuntime(Runtime):
     def reduce_gradients(self, grads):
         return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MEAN, grads)
 
+    def replica_id(self):
+        return tf.distribute.get_replica_context().replica_id_in_sync_group
+
     def reduce_scalars(self, loss, objects):
         ctx = tf.distribute.get_replica_context()
         return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, loss), ctx.all_reduce(tf.distribute.ReduceOp.SUM, objects)
@@ -152,8 +163,13 @@ class HorovodRuntime(Runtime):
             self.hvd.allreduce(objects, op=self.hvd.Sum, name="objects"),
         )
 
+    def replica_id(self):
+        return self.rank
+
     def broadcast_variables(self, variables):
         # Keras 3 variables wrap a tf.Variable in `.value`; Horovod's helpers want those.
+        # Dropout seed states are broadcast too (every rank starts equal); the trainer makes
+        # each rank's masks its own (``replica_dropout_seeds``).
         plain = [v.value if isinstance(v, keras.Variable) else v for v in variables]
         self.hvd.broadcast_variables(plain, root_rank=0)
 
@@ -188,7 +204,9 @@ def make_runtime(params: Mapping[str, Any]) -> Runtime:
         runtime = _tower_runtime(params["num_gpus"], dtype)
     else:
         runtime = Runtime(strategy=tf.distribute.get_strategy(), dtype=dtype)
-    # Weights are broadcast from rank 0; per-rank seeds give each rank its own dropout masks.
+    # Weights (and Keras' dropout seed states) are broadcast from rank 0; a per-rank global
+    # seed gives each rank its own input-pipeline randomness (dither, augmentation). Dropout
+    # masks differ per replica through training.replica_seeds.
     set_seed(params["random_seed"] + runtime.rank)
     return runtime
 

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from open_s2s import optimizers as opt_lib
 from open_s2s.config.schema import IGNORED_SUMMARIES
 from open_s2s.training import checkpoints as ckpt_lib
+from open_s2s.training import replica_seeds
 from open_s2s.training.runtime import Runtime
 
 log = logging.getLogger("open_s2s")
@@ -48,19 +49,39 @@ class Trainer:
       runtime: precision + strategy (see ``training.runtime``).
       logdir: run directory (checkpoints, TensorBoard events).
       total_steps: number of optimizer updates to reach.
+      steps_per_epoch: updates per epoch when the config gives ``num_epochs`` (then
+        ``piecewise_constant`` boundaries are epochs, as in OpenSeq2Seq), else None.
     """
 
-    def __init__(self, model, params: Mapping[str, Any], runtime: Runtime, logdir: str, total_steps: int):
+    def __init__(
+        self,
+        model,
+        params: Mapping[str, Any],
+        runtime: Runtime,
+        logdir: str,
+        total_steps: int,
+        steps_per_epoch: float | None = None,
+    ):
         self.model, self.params, self.runtime, self.logdir = model, params, runtime, logdir
         self.total_steps = total_steps
         optimizer_params = dict(params["optimizer_params"])
         self.schedule = opt_lib.make_schedule(
-            params["lr_policy"], params["lr_policy_params"], optimizer_params.pop("learning_rate", None), total_steps
+            params["lr_policy"],
+            params["lr_policy_params"],
+            optimizer_params.pop("learning_rate", None),
+            total_steps,
+            steps_per_epoch,
         )
         regex = params["freeze_variables_regex"]
         self.train_vars = [v for v in model.trainable_variables if not (regex and re.search(regex, v.path))]
         if not self.train_vars:
             raise ValueError(f"freeze_variables_regex={regex!r} freezes every variable")
+        # Each component picks what L2 covers (EncoderDecoderModel.l2_variables); another
+        # Keras model gets the default: kernels and embeddings.
+        chosen = model.l2_variables() if hasattr(model, "l2_variables") else opt_lib.l2_variables(self.train_vars)
+        regularized = {id(v) for v in chosen}
+        self.l2_vars = [v for v in self.train_vars if id(v) in regularized]
+        self.seed_states = replica_seeds.seed_states(model)
         with runtime.strategy.scope():
             self.optimizer = opt_lib.make_optimizer(params["optimizer"], optimizer_params, self.schedule)
             self.optimizer.build(self.train_vars)
@@ -94,7 +115,8 @@ class Trainer:
         """One forward/backward pass on this replica: float32 loss, unscaled float32 gradients."""
         scale = self.loss_scaler.scale if self.loss_scaler is not None else None
         with tf.GradientTape() as tape:
-            outputs = self.model(batch, training=True)
+            with replica_seeds.replica_dropout_seeds(self.seed_states, self.runtime.replica_id()):
+                outputs = self.model(batch, training=True)
             loss = self.model.compute_loss_value(outputs, batch)
             total = loss + self._regularization()
             if scale is not None:
@@ -110,7 +132,7 @@ class Trainer:
         reg = self.params["regularizer"]
         if reg is None:
             return 0.0
-        return opt_lib.l2_loss(self.train_vars, self.params["regularizer_params"]["scale"])
+        return opt_lib.l2_loss(self.l2_vars, self.params["regularizer_params"]["scale"], include_regex=None)
 
     def _replica_step(self, batches):
         """``iter_size`` passes on this replica's batches; gradients averaged over passes and replicas."""
@@ -131,11 +153,14 @@ class Trainer:
         lr = self.schedule(self.optimizer.iterations)
         amax = tf.reduce_max(tf.stack([tf.reduce_max(tf.abs(g)) for g in grads])) if self.loss_scaler else None
         grads, norm = opt_lib.clip_by_global_norm(grads, self.params["max_grad_norm"])
+        # The all-reduced gradients are the same on every replica, so is this decision.
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
         if self.params["larc_params"] is not None:
             pairs = opt_lib.apply_larc(list(zip(grads, self.train_vars)), lr, **self.params["larc_params"])
             grads = [g for g, _ in pairs]
-        # The all-reduced gradients are the same on every replica, so is this decision.
-        finite = tf.math.is_finite(loss) & tf.math.is_finite(norm)
+            # LARC divides by norms and by the learning rate: check what is applied, not only
+            # its input (a finite norm before LARC does not make the update finite).
+            finite = finite & tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads])
         if finite:
             self.optimizer.apply(grads, self.train_vars)
         out = {"loss": loss, "grad_norm": norm, "finite": finite, "objects": objects, "lr": lr}
@@ -249,7 +274,8 @@ class Trainer:
             f"{self.manager.latest_checkpoint} is intact"
         )
         if self.loss_scaler is None or not math.isfinite(loss):
-            raise TrainingDiverged(f"loss is {loss} (gradient norm {norm}) {where}")
+            after_larc = " but the gradients after LARC are not" if math.isfinite(loss) and math.isfinite(norm) else ""
+            raise TrainingDiverged(f"loss is {loss} (gradient norm {norm}){after_larc} {where}")
         self._consecutive_skips += 1
         log.debug("gradient overflow %s; loss scale now %g", where, float(out["loss_scale"]))
         if self._consecutive_skips > MAX_CONSECUTIVE_SKIPS:
@@ -289,3 +315,8 @@ def _every(step: int, n: int | None) -> bool:
 
 def steps_for_epochs(num_epochs: float, num_samples: int, global_batch: int, iter_size: int) -> int:
     return max(1, math.ceil(num_epochs * num_samples / (global_batch * iter_size)))
+
+
+def steps_per_epoch(num_samples: int, global_batch: int, iter_size: int) -> float:
+    """Optimizer updates per pass over the training set (fractional: the stream repeats)."""
+    return num_samples / (global_batch * iter_size)

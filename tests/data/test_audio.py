@@ -43,7 +43,8 @@ def _params(input_type, **kw):
 def _librosa_reference(y, params):
     """Returns (features [frames, F], power used for the floor or None) in float64."""
     y = np.append(y[0], y[1:] - PREEMPH * y[:-1]).astype(np.float64)
-    power = np.abs(librosa.stft(y, n_fft=512, hop_length=160, win_length=320, window="hann", center=False)) ** 2
+    n_fft = params.fft_length  # 320 (the window) for spectrogram, as OpenSeq2Seq; 512 for the mel features
+    power = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=160, win_length=320, window="hann", center=False)) ** 2
     if params.input_type == "spectrogram":
         power = power[: params.num_audio_features]
         return np.log(power + params.log_zero_guard).T, power.T

@@ -178,7 +178,6 @@ def _bad_csv(corpus, tmp_path, case):
         "empty": (HEADER, f"{wav},0,\n", ":3: empty transcript"),
         "unknown_char": (HEADER, f"{wav},0,Yes!\n", r":3: characters \['!', 'Y'\]"),
         "sample_rate": (HEADER, "8k.wav,0,yes\n", ":3: .*sample rate 8000 Hz.*sox"),
-        "too_long": (HEADER, f"{wav},0,{'yes ' * 60}\n", ":3: transcript of 240 characters is longer than"),
     }
     header, bad_row, message = rows[case]
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + os.urandom(200))
@@ -189,7 +188,8 @@ def _bad_csv(corpus, tmp_path, case):
     return str(path), message
 
 
-@pytest.mark.parametrize("case", ["header", "missing", "corrupt", "empty", "unknown_char", "sample_rate", "too_long"])
+# (A transcript CTC cannot align is found with the model: tests/models/test_ctc_alignment.py.)
+@pytest.mark.parametrize("case", ["header", "missing", "corrupt", "empty", "unknown_char", "sample_rate"])
 def test_bad_input_raises_data_error_naming_file_and_line(corpus, tmp_path, case):
     csv_path, message = _bad_csv(corpus, tmp_path, case)
     with pytest.raises(DataError, match=f"bad\\.csv{message}") as info:

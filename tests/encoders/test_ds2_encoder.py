@@ -60,6 +60,7 @@ def test_output_lengths_and_shapes_match_tf_conv2d():
             expected.append(y.shape[1])
             assert enc.conv_output_dim() == y.shape[2] * y.shape[3]
         np.testing.assert_array_equal(out[keys.LENGTHS].numpy(), expected)
+        np.testing.assert_array_equal(enc.output_length(batch[keys.SOURCE_LENGTH].numpy()), expected)
         assert out[keys.OUTPUTS].shape == (3, max(expected), params["n_hidden"])
         assert np.all(out[keys.OUTPUTS].numpy()[2, expected[2] :] == 0)
 
@@ -159,3 +160,45 @@ def test_bad_conv_entry_names_the_index_and_key():
         DeepSpeech2Encoder({**BIDI, "rnn_type": "layernorm_lstm"}, SPEC)
     with pytest.raises(ConfigError, match="rnn_cell_dim"):
         DeepSpeech2Encoder({**BIDI, "rnn_cell_dim": 0}, SPEC)
+
+
+def _one_rnn(**overrides):
+    # no conv (so no batch norm, whose training statistics would differ from eval), relu FC
+    params = {
+        "conv_layers": [],
+        "num_rnn_layers": 1,
+        "rnn_cell_dim": 8,
+        "n_hidden": 32,
+        "dropout_keep_prob": 0.5,
+        "activation_fn": "relu",
+    }
+    return {**params, **overrides}
+
+
+def _is_dropout_of(train, ref, keep):
+    """Whether ``train`` is ``ref`` with some units zeroed and the others scaled by 1 / keep."""
+    kept = train != 0
+    return bool(np.allclose(train[kept], ref[kept] / keep, rtol=1e-5, atol=1e-6)) and kept.sum() < (ref != 0).sum()
+
+
+def test_cudnn_rnn_dropout_is_between_layers_only():
+    # OpenSeq2Seq: CudnnGRU(num_layers, dropout=1 - keep) drops the outputs of every layer but
+    # the last; then dropout after the FC layer. With one RNN layer the FC layer's output is the
+    # only one dropped: training output = eval output, masked and scaled.
+    enc = DeepSpeech2Encoder(_one_rnn(use_cudnn_rnn=True), SPEC)
+    batch = feature_batch(batch=2, time=11)
+    ref = enc(batch, training=False)[keys.OUTPUTS].numpy()
+    train = enc(batch, training=True)[keys.OUTPUTS].numpy()
+    assert _is_dropout_of(train, ref, 0.5)
+    two = DeepSpeech2Encoder(_one_rnn(use_cudnn_rnn=True, num_rnn_layers=2), SPEC)
+    ref2 = two(batch, training=False)[keys.OUTPUTS].numpy()
+    assert not _is_dropout_of(two(batch, training=True)[keys.OUTPUTS].numpy(), ref2, 0.5)  # between the 2 layers
+
+
+def test_cell_rnn_dropout_is_after_every_layer():
+    # OpenSeq2Seq with use_cudnn_rnn False: DropoutWrapper(output_keep_prob) on each cell,
+    # the last layer's included.
+    enc = DeepSpeech2Encoder(_one_rnn(use_cudnn_rnn=False), SPEC)
+    batch = feature_batch(batch=2, time=11)
+    ref = enc(batch, training=False)[keys.OUTPUTS].numpy()
+    assert not _is_dropout_of(enc(batch, training=True)[keys.OUTPUTS].numpy(), ref, 0.5)

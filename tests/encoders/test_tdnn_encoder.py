@@ -40,6 +40,17 @@ def test_component_harness():
     check_component(TDNNEncoder, PARAMS, SPEC, lambda t: feature_batch(time=t))
 
 
+def test_output_length_equals_the_lengths_call_returns():
+    # a stride-2 block of 2 sub-blocks strides twice (each sub-block's conv has the stride)
+    params = {**PARAMS, "convnet_layers": [layer(5, 8, stride=2, repeat=2), *PARAMS["convnet_layers"]]}
+    enc = TDNNEncoder(params, SPEC)
+    batch = feature_batch(batch=3, time=37)
+    out = enc(batch, training=False)
+    lengths = batch[keys.SOURCE_LENGTH].numpy()
+    np.testing.assert_array_equal(enc.output_length(lengths), out[keys.LENGTHS].numpy())
+    np.testing.assert_array_equal(enc.output_length(lengths), -(-lengths // 8))  # three stride-2 convs
+
+
 def test_output_length_is_ceil_of_stride():
     enc = TDNNEncoder(PARAMS, SPEC)
     out = enc(feature_batch(batch=3, time=37), training=False)

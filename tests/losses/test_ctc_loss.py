@@ -83,3 +83,17 @@ def test_gradient_is_finite():
         loss = CTCLoss({}, DataSpec(target=token_ids(tuple("abcd"))))({**outputs, keys.LOGITS: logits}, batch)
     grad = tape.gradient(loss, logits).numpy()
     assert np.all(np.isfinite(grad)) and np.abs(grad).sum() > 0
+
+
+def test_repeats_that_do_not_fit_are_masked_by_default_as_in_openseq2seq():
+    # [2, 2] in 2 frames: not longer than the frames, but "2 _ 2" needs 3: +inf for TF's kernel.
+    # The two others fit: tf.nn.ctc_loss is their reference.
+    outputs, batch = batch_and_outputs()
+    tight = {**outputs, keys.LENGTHS: tf.constant([12, 7, 2])}
+    ref = tf.nn.ctc_loss(
+        batch[keys.TARGET], outputs[keys.LOGITS], batch[keys.TARGET_LENGTH], tight[keys.LENGTHS], False, blank_index=4
+    ).numpy()
+    loss = CTCLoss({}, DataSpec(target=token_ids(tuple("abcd"))))(tight, batch)
+    np.testing.assert_allclose(float(loss), (ref[0] + ref[1]) / 3, rtol=1e-5)
+    unmasked = CTCLoss({"mask_nan": False}, DataSpec(target=token_ids(tuple("abcd"))))(tight, batch)
+    assert not np.isfinite(float(unmasked))

@@ -71,3 +71,19 @@ def test_larc_params_spec():
         validate("larc_params", {"larc_mode": "trust"}, LARC_PARAMS)
     with pytest.raises(ConfigError, match="'eta'"):
         validate("larc_params", {"eta": 0.1}, LARC_PARAMS)
+
+
+@pytest.mark.parametrize("var", [np.zeros(2, np.float32), W])
+def test_clip_mode_at_zero_learning_rate_is_finite(var):
+    # Step 0 of every warmup schedule has lr = 0. OpenSeq2Seq's r / lr is then 0/0 = NaN for a
+    # zero-initialised variable (biases, BN beta) and inf otherwise; the effective rate
+    # lr * c = min(lr, r) is 0 either way, so the multiplier must be a finite number (1 here,
+    # the "r >= lr" branch: the gradient is not clipped).
+    got = larc(G, var, 0.0, larc_mode="clip")
+    np.testing.assert_array_equal(got, G)
+
+
+def test_clip_mode_with_zero_gradient_and_zero_variable():
+    # ||w|| = ||g|| = 0: r = 0 < lr, so c = max(0 / lr, min_update) = min_update; no NaN.
+    got = larc(np.zeros(2, np.float32), np.zeros(2, np.float32), 0.1, larc_mode="clip")
+    np.testing.assert_array_equal(got, [0.0, 0.0])

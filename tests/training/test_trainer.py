@@ -156,3 +156,73 @@ def test_input_error_mid_training_saves_checkpoint_and_exits_3(small_config, tmp
     trainer = Trainer(model, params, runtime, logdir, total_steps=10)
     assert fit(trainer, model, dataset, None, params, runtime, logdir) == 3
     assert tf.train.latest_checkpoint(logdir).endswith("model-3")
+
+
+def test_larc_clip_at_the_first_warmup_step_keeps_weights_finite(small_config, tmp_path):
+    # Step 0 of a warmup has lr = 0; zero-initialised biases then had a 0/0 LARC multiplier.
+    larc = ["--larc_params={'larc_eta':0.002,'larc_mode':'clip'}", "--lr_policy_params/warmup_steps=4"]
+    params, runtime, dl, model = setup(small_config, tmp_path, larc)
+    assert any(not np.any(w) for w in model.get_weights()), "the test needs a zero-initialised variable"
+    batches = fixed_batches(dl, 2)
+    trainer = Trainer(model, params, runtime, str(tmp_path / "run"), total_steps=10)
+    for step in range(2):
+        out = trainer.compiled_step()(iter(batches[step : step + 1]))
+        assert bool(out["finite"]), f"step {step} was skipped"
+    assert float(out["lr"]) > 0 and trainer.step == 2
+    for v in model.variables:
+        assert np.all(np.isfinite(np.asarray(v))), f"{v.path} is not finite"
+
+
+def test_step_is_skipped_when_gradients_after_larc_are_not_finite(small_config, tmp_path, monkeypatch):
+    from open_s2s import optimizers as opt_lib
+
+    real = opt_lib.apply_larc
+
+    def larc_giving_nan(pairs, lr, **kw):  # what 0/0 in the multiplier used to produce
+        out = real(pairs, lr, **kw)
+        return [(g * np.nan, v) if i == 0 else (g, v) for i, (g, v) in enumerate(out)]
+
+    monkeypatch.setattr(opt_lib, "apply_larc", larc_giving_nan)
+    params, runtime, dl, model = setup(small_config, tmp_path, ["--larc_params={'larc_eta':0.002}"])
+    (batch,) = fixed_batches(dl, 1)
+    trainer = Trainer(model, params, runtime, str(tmp_path / "run"), total_steps=5)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(TrainingDiverged, match="at step 1"):
+        trainer.fit(tf.data.Dataset.from_tensors(batch).repeat())
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert trainer.step == 0
+
+
+def test_a_batch_with_one_infeasible_utterance_trains_with_a_finite_loss(small_config, tmp_path):
+    # Utterance 0 gets n = (T + 1) // 2 + 1 copies of one label, T its frames after the encoder's
+    # stride: no longer than T (so not skipped as "longer than the input"), but CTC needs a blank
+    # between repeats, 2n - 1 > T frames: its loss is +inf. OpenSeq2Seq's
+    # CTCLoss masked it (mask_nan True by default); the batch must still train.
+    params, runtime, dl, model = setup(small_config, tmp_path)
+    (batch,) = fixed_batches(dl, 1)
+    frames = int(model(batch, training=False)["lengths"][0])
+    n = (frames + 1) // 2 + 1
+    assert n <= frames < 2 * n - 1
+    targets = np.zeros((batch[keys.TARGET].shape[0], max(n, batch[keys.TARGET].shape[1])), np.int32)
+    targets[:, : batch[keys.TARGET].shape[1]] = batch[keys.TARGET].numpy()
+    targets[0, :] = 0
+    targets[0, :n] = 2  # 'a'
+    lengths = batch[keys.TARGET_LENGTH].numpy().copy()
+    lengths[0] = n
+    bad = {**batch, keys.TARGET: tf.constant(targets), keys.TARGET_LENGTH: tf.constant(lengths)}
+    outputs = model(bad)
+    sparse = tf.sparse.from_dense(tf.where(tf.sequence_mask(lengths, targets.shape[1]), targets + 1, 0))
+    per_utt = tf.compat.v1.nn.ctc_loss(  # TensorFlow's CTC kernel (blank last): +inf for utterance 0
+        tf.SparseTensor(sparse.indices, sparse.values - 1, sparse.dense_shape),
+        outputs["logits"],
+        outputs["lengths"],
+        time_major=False,
+        ignore_longer_outputs_than_inputs=True,
+    )
+    assert not np.isfinite(per_utt[0]) and np.all(np.isfinite(per_utt[1:]))
+    trainer = Trainer(model, params, runtime, str(tmp_path / "run"), total_steps=5)
+    before = [w.copy() for w in model.get_weights()]
+    out = trainer.compiled_step()(iter([bad]))
+    assert bool(out["finite"]) and np.isfinite(float(out["loss"])) and trainer.step == 1
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

@@ -40,7 +40,7 @@ from open_s2s.data.vocab import CharVocab, ids_to_text, load_vocab
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CSV_HEADER", "Speech2TextDataLayer"]
+__all__ = ["CSV_HEADER", "Speech2TextDataLayer", "Utterance"]
 
 _PROGRESS_MIN_FILES = 2000
 # A manifest's stated duration may differ from the audio header by this much (s).
@@ -79,6 +79,17 @@ class _Row:
     pcm_offset: int = -1  # 16-bit WAV: where the samples are (AudioInfo), else -1
     pcm_bytes: int = 0
     channels: int = 1
+    where: str = ""  # dataset file and line, for messages
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """What a load-time check that needs the model sees of a row (``utterances()``)."""
+
+    where: str  # "dataset_file:line"
+    path: str
+    frames: int  # feature frames (SOURCE_LENGTH), before any augmentation
+    ids: tuple[int, ...]
 
 
 class Speech2TextDataLayer(DataLayer):
@@ -134,7 +145,11 @@ class Speech2TextDataLayer(DataLayer):
         "window_size": Param(float, 0.02, doc="Analysis window length (s).", check=positive),
         "window_stride": Param(float, 0.01, doc="Hop between frames (s).", check=positive),
         "window": Param(str, "hanning", choices=("hanning", "hamming", "none"), doc="Window function."),
-        "num_fft": Param((int, type(None)), None, doc="FFT length; None = next power of 2 of the window."),
+        "num_fft": Param(
+            (int, type(None)),
+            None,
+            doc="FFT length; None = the window length for spectrogram (as OpenSeq2Seq), else its next power of 2.",
+        ),
         "dither": Param(
             float,
             1e-5,
@@ -225,6 +240,15 @@ class Speech2TextDataLayer(DataLayer):
     def durations(self) -> list[float]:
         """Durations in seconds, in row order."""
         return [r.duration for r in self._rows]
+
+    def utterances(self) -> list[Utterance]:
+        """Per row: where it is, its audio file, feature frames and target ids (row order).
+
+        For checks that need the model too, such as ``Speech2Text.check_data`` (can CTC
+        align each transcript in the encoder's output frames?).
+        """
+        frames = frame_lengths(np.array([r.num_samples for r in self._rows], np.int64), self.feature_params)
+        return [Utterance(r.where, r.path, int(n), r.ids) for r, n in zip(self._rows, frames)]
 
     def transcript(self, index: int) -> str:
         return ids_to_text(self._rows[index].ids, self.vocab)
@@ -396,15 +420,18 @@ class Speech2TextDataLayer(DataLayer):
         if missing:
             raise DataError(f"{where}: characters {missing} of transcript {transcript!r} are not in the vocab")
         ids = self.targets.encode(transcript)
-        frames = int(frame_lengths(info.num_samples, self.feature_params))
-        if len(ids) > frames:
-            # CTC needs at least one frame per target token; no model can align such a row.
-            raise DataError(
-                f"{where}: transcript of {len(ids)} {'subwords' if self.params['bpe'] else 'characters'} is longer "
-                f"than the {frames} feature "
-                f"frames of {path} ({info.duration:.2f} s): wrong audio file or transcript?"
-            )
-        return _Row(path, tuple(ids), info.num_samples, info.duration, info.pcm_offset, info.pcm_bytes, info.channels)
+        # Whether CTC can align the ids depends on the encoder's strides: checked with the
+        # model (Speech2Text.check_data, run before training and evaluation).
+        return _Row(
+            path,
+            tuple(ids),
+            info.num_samples,
+            info.duration,
+            info.pcm_offset,
+            info.pcm_bytes,
+            info.channels,
+            str(where),
+        )
 
     def _filter(self, rows: list[_Row]) -> list[_Row]:
         if self.mode != "train":

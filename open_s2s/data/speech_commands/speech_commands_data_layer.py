@@ -90,7 +90,11 @@ class SpeechCommandsDataLayer(DataLayer):
         "window_size": Param(float, 0.025, doc="Analysis window length (s).", check=positive),
         "window_stride": Param(float, 0.01, doc="Hop between frames (s).", check=positive),
         "window": Param(str, "hanning", choices=("hanning", "hamming", "none"), doc="Window function."),
-        "num_fft": Param((int, type(None)), None, doc="FFT length; None = next power of 2 of the window."),
+        "num_fft": Param(
+            (int, type(None)),
+            None,
+            doc="FFT length; None = the window length for spectrogram (as OpenSeq2Seq), else its next power of 2.",
+        ),
         "dither": Param(
             float, 1e-5, doc="Std of the dither noise (uniform, zero mean) added in train mode.", check=_non_negative
         ),

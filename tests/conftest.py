@@ -93,3 +93,24 @@ def _float32_policy_after_each_test():
     import keras
 
     keras.mixed_precision.set_global_policy("float32")
+
+
+def toy_translation(sentence: str) -> str:
+    """A deterministic 'translation' with reordering: words reversed, capitalised, a period."""
+    return " ".join(sentence.split()[::-1]).capitalize() + "."
+
+
+@pytest.fixture(scope="session")
+def toy_parallel(tmp_path_factory):
+    """A 600/24-pair parallel corpus (English -> reversed English) with a 300-piece SentencePiece model."""
+    from open_s2s.data.synth_text import generate_splits
+    from open_s2s.data.text2text.sentencepiece import train_sentencepiece
+
+    root = tmp_path_factory.mktemp("toy_nmt")
+    splits = generate_splits(num_train=600, num_dev=0, num_test=24, seed=3)
+    for split, sentences in (("train", splits["train"]), ("test", splits["test"])):
+        (root / f"{split}.src").write_text("".join(s.capitalize() + ".\n" for s in sentences))
+        (root / f"{split}.tgt").write_text("".join(toy_translation(s) + "\n" for s in sentences))
+    texts = (root / "train.src").read_text().splitlines() + (root / "train.tgt").read_text().splitlines()
+    train_sentencepiece(texts, str(root / "spm"), 300)
+    return root

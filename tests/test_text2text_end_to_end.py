@@ -2,7 +2,6 @@
 BLEU equals infer BLEU, batch size does not change a beam, the SavedModel equals infer."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -10,9 +9,8 @@ import sacrebleu
 import tensorflow as tf
 
 from open_s2s import runner
-from open_s2s.data.synth_text import generate_splits
 
-CONFIG = """
+CONFIG = TOY_T2T_CONFIG = """
 from open_s2s.data.text2text import ParallelTextDataLayer
 from open_s2s.decoders import TransformerDecoder
 from open_s2s.encoders import TransformerEncoder
@@ -42,31 +40,11 @@ infer_params = {{"data_layer_params": {{"source_file": D + "/test.src", "target_
 """
 
 
-def toy_translation(sentence: str) -> str:
-    """A deterministic 'translation' with reordering: words reversed, capitalised, a period."""
-    words = sentence.split()[::-1]
-    return " ".join(words).capitalize() + "."
-
-
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    from open_s2s.data.text2text.sentencepiece import train_sentencepiece
-
-    root = tmp_path_factory.mktemp("toy_nmt")
-    splits = generate_splits(num_train=600, num_dev=0, num_test=24, seed=3)
-    for split, sentences in (("train", splits["train"]), ("test", splits["test"])):
-        (root / f"{split}.src").write_text("".join(s.capitalize() + ".\n" for s in sentences))
-        (root / f"{split}.tgt").write_text("".join(toy_translation(s) + "\n" for s in sentences))
-    texts = (root / "train.src").read_text().splitlines() + (root / "train.tgt").read_text().splitlines()
-    train_sentencepiece(texts, str(root / "spm"), 300)
-    return root
-
-
-@pytest.fixture(scope="module")
-def trained(corpus, tmp_path_factory):
+def trained(toy_parallel, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("t2t_run")
     config = tmp / "toy.py"
-    config.write_text(CONFIG.format(data=corpus, steps=150))
+    config.write_text(CONFIG.format(data=toy_parallel, steps=150))
     logdir = tmp / "run"
     assert runner.main([f"--config_file={config}", "--mode=train_eval", f"--logdir={logdir}"]) == 0
     return str(config), logdir
@@ -82,13 +60,13 @@ def infer(config, logdir, out, *extra):
     return out.read_text(encoding="utf-8").splitlines()
 
 
-def test_eval_scores_beam_search_and_equals_infer(trained, corpus, tmp_path):
+def test_eval_scores_beam_search_and_equals_infer(trained, toy_parallel, tmp_path):
     config, logdir = trained
     history = json.loads((logdir / "eval_history.json").read_text())
     last = history[-1]
     assert last["step"] == 150 and {"BLEU", "teacher_forced_accuracy", "teacher_forced_perplexity"} <= set(last)
     hyps = infer(config, logdir, tmp_path / "test.txt")
-    refs = (corpus / "test.tgt").read_text().splitlines()
+    refs = (toy_parallel / "test.tgt").read_text().splitlines()
     assert len(hyps) == len(refs) == 24
     assert sum(bool(h) for h in hyps) >= 20  # the model translates, so the comparisons below mean something
     bleu = sacrebleu.corpus_bleu(hyps, [refs]).score
@@ -104,7 +82,7 @@ def test_translations_do_not_depend_on_the_batch(trained, tmp_path):
     assert one == eight
 
 
-def test_saved_model_translates_raw_text_like_infer(trained, corpus, tmp_path):
+def test_saved_model_translates_raw_text_like_infer(trained, toy_parallel, tmp_path):
     import tensorflow_text  # noqa: F401  (the SentencePiece ops of the SavedModel)
 
     config, logdir = trained
@@ -114,17 +92,17 @@ def test_saved_model_translates_raw_text_like_infer(trained, corpus, tmp_path):
         == 0
     )
     serve = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
-    sources = (corpus / "test.src").read_text().splitlines()
+    sources = (toy_parallel / "test.src").read_text().splitlines()
     out = serve(text=tf.constant(sources))
     exported = [t.decode("utf-8") for t in out["translation"].numpy()]
     assert exported == infer(config, logdir, tmp_path / "ref.txt")
     assert np.all(np.isfinite(out["scores"].numpy()))
 
 
-def test_infer_reads_a_plain_text_file_without_references(trained, corpus, tmp_path):
+def test_infer_reads_a_plain_text_file_without_references(trained, toy_parallel, tmp_path):
     config, logdir = trained
     plain = tmp_path / "plain.en"
-    lines = (corpus / "test.src").read_text().splitlines()[:5]
+    lines = (toy_parallel / "test.src").read_text().splitlines()[:5]
     plain.write_text("\n".join(lines) + "\n")
     out = infer(
         config,

@@ -162,6 +162,12 @@ class EncoderDecoderModel(keras.Model):
         """Metrics of inference output against references the data layer has (if any)."""
         return {}
 
+    def loss_weight(self, batch: dict[str, Any]) -> tf.Tensor:
+        """What the loss of ``batch`` averages over (default: its examples). The trainer weighs
+        batches of one step by it, so that replicas with different batches add up to the loss
+        of their union."""
+        return tf.cast(tf.shape(batch[keys.SOURCE])[0], tf.float32)
+
     def objects_in_batch(self, batch: dict[str, Any]) -> tf.Tensor:
         """Objects processed in a batch for throughput figures (default: samples)."""
         return tf.cast(tf.shape(batch[keys.SOURCE])[0], tf.float32)

@@ -50,6 +50,10 @@ class Text2Text(EncoderDecoderModel):
         generated["tf_nll"] = tf.reduce_sum(nll * mask, axis=1)
         return self.compute_loss_value(outputs, batch), generated
 
+    def loss_weight(self, batch):
+        """The loss is a mean over valid target tokens."""
+        return tf.cast(tf.reduce_sum(batch[keys.TARGET_LENGTH]), tf.float32)
+
     def objects_in_batch(self, batch):
         """Source and target tokens in the batch (throughput is tokens per second)."""
         total = tf.reduce_sum(batch[keys.SOURCE_LENGTH])

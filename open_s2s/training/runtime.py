@@ -81,6 +81,10 @@ class Runtime:
         """Mean loss and total objects over replicas. Called on each replica."""
         return loss, objects
 
+    def reduce_sum(self, value: tf.Tensor) -> tf.Tensor:
+        """Sum of a float32 scalar over replicas (e.g. the step's total loss weight). Called on each replica."""
+        return value
+
     def broadcast_variables(self, variables: list[Any]) -> None:
         """Makes every replica start from rank 0's values (no-op in one process)."""
 
@@ -140,6 +144,9 @@ class TowerRuntime(Runtime):
         ctx = tf.distribute.get_replica_context()
         return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, loss), ctx.all_reduce(tf.distribute.ReduceOp.SUM, objects)
 
+    def reduce_sum(self, value):
+        return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, value)
+
 
 @dataclass
 class HorovodRuntime(Runtime):
@@ -162,6 +169,9 @@ class HorovodRuntime(Runtime):
             self.hvd.allreduce(loss, op=self.hvd.Average, name="loss"),
             self.hvd.allreduce(objects, op=self.hvd.Sum, name="objects"),
         )
+
+    def reduce_sum(self, value):
+        return self.hvd.allreduce(value, op=self.hvd.Sum, name="loss_weight")
 
     def replica_id(self):
         return self.rank

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from open_s2s import optimizers as opt_lib
 from open_s2s.config.schema import IGNORED_SUMMARIES
+from open_s2s.data import keys
 from open_s2s.training import checkpoints as ckpt_lib
 from open_s2s.training import replica_seeds
 from open_s2s.training.runtime import Runtime
@@ -111,14 +112,19 @@ class Trainer:
     def step(self) -> int:
         return int(self.optimizer.iterations.numpy())
 
-    def _loss_and_grads(self, batch):
-        """One forward/backward pass on this replica: float32 loss, unscaled float32 gradients."""
+    def _loss_and_grads(self, batch, share=1.0):
+        """One forward/backward pass on this replica: float32 loss, unscaled float32 gradients.
+
+        ``share`` weighs this batch's loss against the other batches of the step (see
+        ``_replica_step``); the L2 term is not weighed.
+        """
         scale = self.loss_scaler.scale if self.loss_scaler is not None else None
+        batch = {**batch, keys.STEP: self.optimizer.iterations}  # for step-dependent losses
         with tf.GradientTape() as tape:
             with replica_seeds.replica_dropout_seeds(self.seed_states, self.runtime.replica_id()):
                 outputs = self.model(batch, training=True)
             loss = self.model.compute_loss_value(outputs, batch)
-            total = loss + self._regularization()
+            total = loss * share + self._regularization()
             if scale is not None:
                 total = total * scale
         grads = tape.gradient(total, self.train_vars)
@@ -135,13 +141,22 @@ class Trainer:
         return opt_lib.l2_loss(self.l2_vars, self.params["regularizer_params"]["scale"], include_regex=None)
 
     def _replica_step(self, batches):
-        """``iter_size`` passes on this replica's batches; gradients averaged over passes and replicas."""
-        k = len(batches)
+        """``iter_size`` passes on this replica's batches; gradients averaged over passes and replicas.
+
+        Each batch's loss is a mean over its own examples or tokens (``model.loss_weight``), so
+        the batches of a step are weighed by their share of all of them: N replicas on batches
+        of b examples (or tokens) then make exactly the update of one replica on the N * b,
+        also when batches differ in size (a token-averaged translation loss, a last batch).
+        """
+        k, replicas = len(batches), self.runtime.num_replicas
+        weights = [tf.cast(self.model.loss_weight(b), tf.float32) for b in batches]
+        total_weight = self.runtime.reduce_sum(tf.add_n(weights))
         loss_sum, objects, accum = 0.0, 0.0, None
-        for batch in batches:  # unrolled: iter_size is a small constant
-            loss, grads, n = self._loss_and_grads(batch)
+        for batch, weight in zip(batches, weights):  # unrolled: iter_size is a small constant
+            share = weight * float(k * replicas) / total_weight  # 1 when every batch weighs the same
+            loss, grads, n = self._loss_and_grads(batch, share)
             accum = grads if accum is None else [a + g for a, g in zip(accum, grads)]
-            loss_sum, objects = loss_sum + loss, objects + n
+            loss_sum, objects = loss_sum + loss * share, objects + n
         grads = [g / k for g in accum] if k > 1 else accum
         loss, objects = self.runtime.reduce_scalars(loss_sum / k, objects)
         return loss, self.runtime.reduce_gradients(grads), objects

@@ -97,6 +97,9 @@ def _float32_policy_after_each_test():
 
 # OpenSeq2Seq's speech_commands_preprocessing.py: the classes of v1-12 in its order (ids of its list files).
 OS2S_V1_12 = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "unknown", "silence"]
+# and the words it calls "unknown" (release v0.01's other twenty)
+OS2S_UNKNOWNS = ["bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin",
+                 "nine", "one", "seven", "sheila", "six", "three", "tree", "two", "wow", "zero"]  # fmt: skip
 
 
 def write_os2s_lists(root, clips_per_noise: int = 6) -> dict[str, list[str]]:
@@ -104,7 +107,7 @@ def write_os2s_lists(root, clips_per_noise: int = 6) -> dict[str, list[str]]:
 
     As its preprocessing script does: 1 s ``silence/<noise>_<offset>.wav`` clips cut from
     ``_background_noise_``, and ``v1-12-train.txt`` / ``-val.txt`` / ``-test.txt`` with one
-    ``<class id>,<word>/<file>.wav`` line per clip (other words are ``unknown``). The split
+    ``<class id>,<word>/<file>.wav`` line per clip (the other v0.01 words are ``unknown``). The split
     follows Google's lists (the script drew its own at random). Returns the lines per file.
     """
     import soundfile
@@ -121,8 +124,7 @@ def write_os2s_lists(root, clips_per_noise: int = 6) -> dict[str, list[str]]:
             return "v1-12-val.txt"
         return "v1-12-test.txt" if rel in google["testing_list.txt"] else "v1-12-train.txt"
 
-    words = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("_"))
-    for word in words:
+    for word in OS2S_V1_12[:10] + OS2S_UNKNOWNS:
         label = OS2S_V1_12.index(word) if word in OS2S_V1_12[:10] else OS2S_V1_12.index("unknown")
         for name in sorted(os.listdir(os.path.join(root, word))):
             rel = f"{word}/{name}"

@@ -53,9 +53,10 @@ def port_source(source: str, filename: str = "config.py") -> tuple[str, list[Cha
 
 
 def _drop_tensorflow_import(new: str, old: str, name: str) -> tuple[str, list[Change]]:
-    """Removes ``import tensorflow as tf`` when nothing uses ``tf``; refuses leftover ``tf`` objects."""
+    """Removes ``import tensorflow as tf`` when nothing uses ``tf`` (``Porter`` refused other ``tf`` objects;
+    this checks again on the result)."""
     tree = ast.parse(new)
-    imports = [s for s in tree.body if isinstance(s, ast.Import) and any(a.name == "tensorflow" for a in s.names)]
+    imports = [s for s in tree.body if _is_tf_import(s)]
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id == "tf":
@@ -65,13 +66,16 @@ def _drop_tensorflow_import(new: str, old: str, name: str) -> tuple[str, list[Ch
             raise PortRefused(f"{name}: {where} has no open_s2s equivalent known to the port")
     if not imports:
         return new, []
-    old_lines = {s.lineno for s in ast.parse(old).body if isinstance(s, ast.Import)}
+    old_lines = [s.lineno for s in ast.parse(old).body if _is_tf_import(s)]  # the same statements, in order
     ed = SourceEditor(new)
     changes = []
-    for stmt in imports:
+    for stmt, line in zip(imports, old_lines):
         if len(stmt.names) != 1:
             continue
         ed.replace_lines(stmt.lineno, stmt.end_lineno, "")
-        line = min(old_lines, key=lambda n: abs(n - stmt.lineno)) if old_lines else stmt.lineno
         changes.append(Change(line, "removed 'import tensorflow as tf' (nothing uses tf any more)"))
     return ed.apply(), changes
+
+
+def _is_tf_import(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Import) and any(a.name == "tensorflow" for a in stmt.names)

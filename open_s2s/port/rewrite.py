@@ -152,6 +152,9 @@ class Porter(ComponentKeys):
             self.refuse(f"line {node.lineno}: {self.ed.text(node)} has no open_s2s equivalent")
         if self._expression(node):
             return
+        name = dotted(node) if isinstance(node, (ast.Attribute, ast.Name)) else None
+        if name is not None and name.split(".")[0] == "tf" and isinstance(getattr(node, "ctx", None), ast.Load):
+            self.refuse(f"line {node.lineno}: {name} has no open_s2s equivalent known to the port")
         for child in ast.iter_child_nodes(node):
             self._visit(child, path)
 

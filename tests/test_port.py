@@ -326,3 +326,27 @@ base_params = {{
     config.write_text(text)
     model_cls, params = resolve_config(str(config), "train")
     assert model_cls.__name__ == "Image2Label" and params["data_layer_params"]["num_labels"] == 12
+
+
+def test_spec_augment_keys_left_out_take_openseq2seqs_defaults():
+    """OpenSeq2Seq's speech_utils read n_freq_mask / n_time_mask with default 0 and
+    width_freq_mask / width_time_mask with defaults 10 and 50; ours default differently."""
+    from open_s2s.port import port_source
+
+    old = """
+from open_seq2seq.data import Speech2TextDataLayer
+base_params = {"data_layer": Speech2TextDataLayer,
+               "data_layer_params": {"augmentation": {"n_freq_mask": 2, "noise_level_min": -90,
+                                                      "noise_level_max": -60}}}
+"""
+    new, _ = port_source(old, "masks.py")
+    namespace: dict = {}
+    exec(compile(new, "masks.py", "exec"), namespace)
+    params = namespace["base_params"]["data_layer_params"]
+    assert params["spec_augment"] == {
+        "num_freq_masks": 2,
+        "max_freq_mask": 10,
+        "num_time_masks": 0,
+        "max_time_mask": 50,
+    }
+    assert params["augmentation"] == {"noise_level_min": -90, "noise_level_max": -60}

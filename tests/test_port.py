@@ -350,3 +350,31 @@ base_params = {"data_layer": Speech2TextDataLayer,
         "max_time_mask": 50,
     }
     assert params["augmentation"] == {"noise_level_min": -90, "noise_level_max": -60}
+
+
+@pytest.mark.parametrize(
+    "optimizer_params",
+    [
+        '    "optimizer_params": {\n        "beta1": 0.95,\n        "weight_decay": 0.001,\n    },\n',
+        '    "optimizer_params": {"beta1": 0.95},\n',
+        "",
+    ],
+)
+def test_novograd_without_beta2_gets_beta2_zero(optimizer_params):
+    """OpenSeq2Seq's NovoGrad defaulted beta2 to 0.98 and used 0 in effect: the port adds beta2 0.0."""
+    from open_s2s.port import port_source
+
+    old = (
+        "from open_seq2seq.optimizers.novograd import NovoGrad\n"
+        "base_params = {\n"
+        '    "optimizer": NovoGrad,\n' + optimizer_params + '    "max_steps": 10,\n'
+        "}\n"
+    )
+    new, changes = port_source(old, "novograd.py")
+    namespace: dict = {}
+    exec(compile(new, "novograd.py", "exec"), namespace)
+    params = namespace["base_params"]
+    assert params["optimizer_params"]["beta2"] == 0.0 and params["max_steps"] == 10
+    assert params["optimizer_params"].get("beta1", 0.95) == 0.95
+    assert any("NovoGrad: added beta2 0.0" in c.text for c in changes)
+    assert "never updated its second moment" in new

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,7 @@ class Porter(ComponentKeys):
         raise PortRefused(f"{self.filename}: {message}")
 
     def note(self, line: int, text: str) -> None:
-        self.changes.append(Change(line, text))
+        self.changes.append(Change(line, re.sub(r"\s*\n\s*", " ", text)))  # one line per change
 
     def run(self) -> tuple[str, list[Change]]:
         self._check_model()
@@ -134,7 +135,7 @@ class Porter(ComponentKeys):
             try:
                 if hasattr(importlib.import_module(module), name):
                     return module
-            except ImportError:
+            except (ImportError, ValueError):
                 continue
         return None
 
@@ -149,7 +150,7 @@ class Porter(ComponentKeys):
             self.note(node.lineno, f"{node.id}  ->  {self.renames[node.id]}")
             return
         if isinstance(node, ast.Call) and (dotted(node.func) or "").startswith("tf."):
-            self.refuse(f"line {node.lineno}: {self.ed.text(node)} has no open_s2s equivalent")
+            self.refuse(f"line {node.lineno}: {dotted(node.func)}(...) has no open_s2s equivalent")
         if self._expression(node):
             return
         name = dotted(node) if isinstance(node, (ast.Attribute, ast.Name)) else None
@@ -191,7 +192,8 @@ class Porter(ComponentKeys):
         """``lambda x: tf.minimum(tf.nn.relu(x), 20.0)`` -> ``"clipped_relu"``."""
         cap = _relu_cap(node)
         if cap is None or float(cap) not in tables.CAPPED_RELUS:
-            self.refuse(f"line {node.lineno}: {self.ed.text(node)} has no named activation in open_s2s")
+            text = " ".join(self.ed.text(node).split())
+            self.refuse(f"line {node.lineno}: {text} has no named activation in open_s2s")
         self._set(node, fmt(tables.CAPPED_RELUS[float(cap)]), self.ed.text(node))
         return True
 

@@ -9,7 +9,9 @@ name itself, or ``{"class_name": name, "config": params}``, so ``get_config`` st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import random
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import keras
@@ -24,12 +26,24 @@ INITIALIZER_PARAMS = Param(
 )
 
 
+@contextlib.contextmanager
+def _python_random_untouched() -> Iterator[None]:
+    """Keras draws an unseeded initializer's seed from Python's ``random``: building one only
+    to check it must not shift the seeds of the model's real initializers."""
+    state = random.getstate()
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
 def check_initializer_name(name: Any) -> str | None:
     """``Param.check``: None when Keras knows the initializer ``name``, else the problem."""
     if name is None:
         return None
     try:
-        keras.initializers.get(name)
+        with _python_random_untouched():
+            keras.initializers.get(name)
     except (ValueError, TypeError):
         return f"unknown Keras initializer {name!r} (e.g. 'glorot_uniform', 'glorot_normal', 'variance_scaling')"
     return None
@@ -56,7 +70,8 @@ def initializer_config(owner: str, name: str, params: Mapping[str, Any]) -> str 
         return name
     value = {"class_name": name, "config": dict(params)}
     try:
-        keras.initializers.get(value)
+        with _python_random_untouched():
+            keras.initializers.get(value)
     except (TypeError, ValueError) as e:
         reason = str(e).strip().splitlines()[-1]  # Keras' last line names the bad argument
         raise ConfigError(f"{owner}.initializer_params: {name!r} does not take {dict(params)}: {reason}") from e

@@ -77,3 +77,21 @@ def test_bad_initializer_params_name_the_component():
         model(encoder_params={"initializer": "glorot_normal", "initializer_params": {"uniform": False}})
     with pytest.raises(ConfigError, match=r"TDNNEncoder\.initializer: unknown Keras initializer 'xavier'"):
         model(encoder_params={"initializer": "xavier"})
+
+
+def test_checking_initializers_does_not_shift_the_seeds_of_the_weights():
+    """Keras seeds an unseeded initializer from Python's random: the components' checks of their
+    initializer must not draw from it, or the same random_seed gives other weights than before."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    expected = keras.initializers.get("glorot_uniform")((6, 4)).numpy()  # what the first kernel draws
+    keras.utils.set_random_seed(7)
+    from open_s2s.layers.initializers import check_initializer_name, initializer_config
+
+    assert check_initializer_name("glorot_uniform") is None
+    assert initializer_config("X", "random_uniform", {"minval": 0.0}) == {
+        "class_name": "random_uniform",
+        "config": {"minval": 0.0},
+    }
+    np.testing.assert_array_equal(keras.initializers.get("glorot_uniform")((6, 4)).numpy(), expected)

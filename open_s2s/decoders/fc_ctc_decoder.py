@@ -46,7 +46,7 @@ class FullyConnectedCTCDecoder(Decoder):
             raise ConfigError("FullyConnectedCTCDecoder: use_language_model needs decoder_params.lm_path")
         self._text_decoder = None
         self.projection = keras.layers.Dense(
-            self.data_spec.vocab_size + 1, kernel_initializer=self.params["initializer"], dtype="float32", name="logits"
+            self.data_spec.vocab_size + 1, kernel_initializer=self.kernel_initializer, dtype="float32", name="logits"
         )
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:

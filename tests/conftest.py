@@ -114,3 +114,61 @@ def toy_parallel(tmp_path_factory):
     texts = (root / "train.src").read_text().splitlines() + (root / "train.tgt").read_text().splitlines()
     train_sentencepiece(texts, str(root / "spm"), 300)
     return root
+
+
+# OpenSeq2Seq's speech_commands_preprocessing.py: the classes of v1-12 in its order (ids of its list files).
+OS2S_V1_12 = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "unknown", "silence"]
+# and the words it calls "unknown" (release v0.01's other twenty)
+OS2S_UNKNOWNS = ["bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin",
+                 "nine", "one", "seven", "sheila", "six", "three", "tree", "two", "wow", "zero"]  # fmt: skip
+
+
+def write_os2s_lists(root, clips_per_noise: int = 6) -> dict[str, list[str]]:
+    """Adds OpenSeq2Seq's v1-12 list-file layout to a Speech Commands folder ``root``.
+
+    As its preprocessing script does: 1 s ``silence/<noise>_<offset>.wav`` clips cut from
+    ``_background_noise_``, and ``v1-12-train.txt`` / ``-val.txt`` / ``-test.txt`` with one
+    ``<class id>,<word>/<file>.wav`` line per clip (the other v0.01 words are ``unknown``). The split
+    follows Google's lists (the script drew its own at random). Returns the lines per file.
+    """
+    import soundfile
+
+    root = str(root)
+    google = {}
+    for name in ("validation_list.txt", "testing_list.txt"):
+        with open(os.path.join(root, name)) as f:
+            google[name] = set(f.read().split())
+    lines: dict[str, list[str]] = {"v1-12-train.txt": [], "v1-12-val.txt": [], "v1-12-test.txt": []}
+
+    def split_of(rel: str) -> str:
+        if rel in google["validation_list.txt"]:
+            return "v1-12-val.txt"
+        return "v1-12-test.txt" if rel in google["testing_list.txt"] else "v1-12-train.txt"
+
+    for word in OS2S_V1_12[:10] + OS2S_UNKNOWNS:
+        label = OS2S_V1_12.index(word) if word in OS2S_V1_12[:10] else OS2S_V1_12.index("unknown")
+        for name in sorted(os.listdir(os.path.join(root, word))):
+            rel = f"{word}/{name}"
+            lines[split_of(rel)].append(f"{label},{rel}")
+    os.makedirs(os.path.join(root, "silence"), exist_ok=True)
+    noise_dir = os.path.join(root, "_background_noise_")
+    splits = ["v1-12-train.txt"] * (clips_per_noise - 2) + ["v1-12-val.txt", "v1-12-test.txt"]
+    for noise in sorted(f for f in os.listdir(noise_dir) if f.endswith(".wav")):
+        audio, rate = soundfile.read(os.path.join(noise_dir, noise), dtype="int16")
+        for i, split in enumerate(splits):
+            rel = f"silence/{noise[:-4]}_{i * 2000}.wav"
+            soundfile.write(os.path.join(root, rel), audio[i * 2000 : i * 2000 + rate], rate, subtype="PCM_16")
+            lines[split].append(f"{OS2S_V1_12.index('silence')},{rel}")
+    for name, rows in lines.items():
+        with open(os.path.join(root, name), "w") as f:
+            f.write("".join(row + "\n" for row in rows))
+    return lines
+
+
+@pytest.fixture(scope="session")
+def os2s_commands(tiny_commands, tmp_path_factory):
+    """``tiny_commands`` copied and given OpenSeq2Seq's list-file layout (``write_os2s_lists``)."""
+    out = tmp_path_factory.mktemp("os2s_commands") / "speech_commands_v0.01"
+    shutil.copytree(tiny_commands, out)
+    write_os2s_lists(out)
+    return out

@@ -47,7 +47,7 @@ class FullyConnectedCTCDecoder(Decoder):
         self._text_decoder = None
         self.projection = keras.layers.Dense(
             self.data_spec.target.vocab_size + 1,
-            kernel_initializer=self.params["initializer"],
+            kernel_initializer=self.kernel_initializer,
             dtype="float32",
             name="logits",
         )

@@ -43,7 +43,7 @@ class FullyConnectedSCDecoder(Decoder):
         keep = self.params["dropout_keep_prob"]
         self.dropout = keras.layers.Dropout(1.0 - keep) if keep < 1.0 else None
         self.projection = keras.layers.Dense(
-            n, kernel_initializer=self.params["initializer"], dtype="float32", name="logits"
+            n, kernel_initializer=self.kernel_initializer, dtype="float32", name="logits"
         )
 
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:

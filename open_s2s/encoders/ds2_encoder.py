@@ -110,7 +110,7 @@ class DeepSpeech2Encoder(Encoder):
         if self.params["num_rnn_layers"] > 0 and self.params["rnn_cell_dim"] <= 0:
             raise ConfigError("DeepSpeech2Encoder: rnn_cell_dim must be > 0 when num_rnn_layers > 0")
         self.activation = get_activation(self.params["activation_fn"])
-        init = self.params["initializer"]
+        init = self.kernel_initializer
         self.convs, self.conv_norms = [], []
         for i, spec in enumerate(self.conv_specs):
             self.convs.append(
@@ -147,7 +147,7 @@ class DeepSpeech2Encoder(Encoder):
 
     def _rnn_layer(self, i: int, direction: str) -> keras.layers.Layer:
         cls = RNN_LAYERS[self.params["rnn_type"]]
-        dim, init = self.params["rnn_cell_dim"], self.params["initializer"]
+        dim, init = self.params["rnn_cell_dim"], self.kernel_initializer
         return cls(dim, return_sequences=True, kernel_initializer=init, name=f"rnn{i + 1}_{direction}")
 
     def _rnn_output_dim(self) -> int:

@@ -116,7 +116,7 @@ class ResNetEncoder(Encoder):
             )
         bottleneck = p["resnet_size"] >= 50 if p["bottleneck"] is None else p["bottleneck"]
         bn = {"momentum": p["bn_momentum"], "epsilon": p["bn_epsilon"]}
-        init = p["initializer"]
+        init = self.kernel_initializer
         self.stem = keras.layers.Conv2D(
             p["num_filters"],
             p["conv_kernel_size"],

@@ -110,7 +110,7 @@ class TDNNEncoder(Encoder):
             dilation=dilation,
             separable=(kind == "sep_conv1d"),
             use_bias=self.params["normalization"] is None,
-            kernel_initializer=self.params["initializer"],
+            kernel_initializer=self.kernel_initializer,
             in_channels=in_channels,
             name=name,
         )

@@ -9,6 +9,7 @@ import keras
 
 from open_s2s.config.params import Param, collect_params, validate
 from open_s2s.data.data_spec import DataSpec
+from open_s2s.layers.initializers import INITIALIZER_PARAMS, initializer_config
 from open_s2s.optimizers.gradients import l2_variables
 
 
@@ -19,6 +20,11 @@ class Component(keras.layers.Layer):
     and completed here) and ``data_spec``. Subclasses read ``self.params["key"]`` only.
     Model code here never mentions precision or distribution: layers compute in
     ``self.compute_dtype`` as set by the runtime's Keras dtype policy.
+
+    A component with an ``initializer`` param also takes ``initializer_params`` (the Keras
+    initializer's arguments, OpenSeq2Seq's key) and passes ``self.kernel_initializer`` to
+    its layers. The model fills both from the config's top-level keys when the component
+    sets neither (``EncoderDecoderModel``).
     """
 
     PARAMS: Mapping[str, Param] = {}
@@ -30,10 +36,21 @@ class Component(keras.layers.Layer):
             data_spec = DataSpec.from_dict(data_spec)
         self.params = validate(type(self).__name__, params, self.all_params())
         self.data_spec = data_spec
+        if "initializer" in self.params:
+            _ = self.kernel_initializer  # a bad name or argument fails here, naming the component
 
     @classmethod
     def all_params(cls) -> dict[str, Param]:
-        return collect_params(cls)
+        spec = collect_params(cls)
+        if "initializer" in spec:
+            spec.setdefault("initializer_params", INITIALIZER_PARAMS)
+        return spec
+
+    @property
+    def kernel_initializer(self) -> str | dict[str, Any]:
+        """``initializer`` with its ``initializer_params``, as Keras layers take it (plain data;
+        computed on use, so that Keras does not track a dict attribute)."""
+        return initializer_config(type(self).__name__, self.params["initializer"], self.params["initializer_params"])
 
     def l2_variables(self) -> list:
         """The variables a config's L2 ``regularizer`` applies to.

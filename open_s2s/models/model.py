@@ -11,6 +11,7 @@ import tensorflow as tf
 from open_s2s.config.params import Param
 from open_s2s.data import keys
 from open_s2s.data.data_spec import DataSpec
+from open_s2s.layers.initializers import INITIALIZER_PARAMS, check_initializer_name
 
 
 class EncoderDecoderModel(keras.Model):
@@ -53,6 +54,14 @@ class EncoderDecoderModel(keras.Model):
         "loss_params": Param(dict, {}, doc="Loss parameters."),
         "data_layer": Param(type, doc="Data layer class, e.g. Speech2TextDataLayer."),
         "data_layer_params": Param(dict, doc="Data layer parameters."),
+        "initializer": Param(
+            (str, type(None)),
+            None,
+            doc="Keras initializer of every kernel whose component sets none (OpenSeq2Seq's model-wide "
+            "default); None = each component's own default.",
+            check=check_initializer_name,
+        ),
+        "initializer_params": INITIALIZER_PARAMS,
     }
     # Metric used to keep the best checkpoints, and whether lower is better.
     PRIMARY_METRIC: tuple[str, bool] = ("loss", True)
@@ -63,8 +72,8 @@ class EncoderDecoderModel(keras.Model):
         kwargs.setdefault("name", "s2s")
         super().__init__(**kwargs)
         self.data_spec = data_spec
-        self.encoder = params["encoder"](params["encoder_params"], data_spec, name="encoder")
-        self.decoder = params["decoder"](params["decoder_params"], data_spec, name="decoder")
+        self.encoder = params["encoder"](component_params(params, "encoder"), data_spec, name="encoder")
+        self.decoder = params["decoder"](component_params(params, "decoder"), data_spec, name="decoder")
         self.loss_fn = params["loss"](params["loss_params"], data_spec)
 
     # ------------------------------------------------------------------ the two passes
@@ -175,3 +184,20 @@ class EncoderDecoderModel(keras.Model):
     def sample_text(self, batch: dict[str, Any], generated: dict[str, Any], limit: int = 3) -> str:
         """A few predictions next to their references, for logs and TensorBoard."""
         return ""
+
+
+def component_params(params: Mapping[str, Any], selector: str) -> dict[str, Any]:
+    """``<selector>_params`` with the config's top-level ``initializer`` filled in.
+
+    OpenSeq2Seq set its model ``initializer`` as the default of every variable, and a
+    component's own ``initializer`` won; Keras layers take initializers explicitly, so the
+    top-level pair reaches every component that has an ``initializer`` param and sets
+    neither ``initializer`` nor ``initializer_params`` itself.
+    """
+    own = dict(params[f"{selector}_params"])
+    model_default = params.get("initializer")  # absent in hand-built params of unit tests
+    spec = params[selector].all_params() if hasattr(params[selector], "all_params") else {}
+    if model_default is not None and "initializer" in spec and not {"initializer", "initializer_params"} & set(own):
+        own["initializer"] = model_default
+        own["initializer_params"] = dict(params["initializer_params"])
+    return own

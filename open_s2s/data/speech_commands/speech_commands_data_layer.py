@@ -23,7 +23,7 @@ from open_s2s.data.audio import (
 from open_s2s.data.augmentation import SPEC_AUGMENT_PARAMS, spec_augment
 from open_s2s.data.data_layer import DataLayer
 from open_s2s.data.data_spec import DataSpec, audio_features, class_id
-from open_s2s.data.speech_commands import labels, layout
+from open_s2s.data.speech_commands import labels, layout, os2s_compat
 
 logger = logging.getLogger(__name__)
 _PROGRESS_MIN_FILES = 2000
@@ -71,6 +71,14 @@ class SpeechCommandsDataLayer(DataLayer):
     cepstral-mean-normalization habit that takes out the average spectral envelope of
     voice and channel.
 
+    OpenSeq2Seq's keys are accepted with its meaning: ``dataset_files`` names its list
+    files (``os2s_compat``: ``v1-12-train.txt``... written by its preprocessing script into
+    ``dataset_location``), which then replace the split; ``num_labels`` (12, 30, 35) picks
+    the label set; ``audio_length`` is the number of frames every clip is cropped or padded
+    to; ``augment_data: False`` turns off the train-mode waveform augmentations;
+    ``model_format`` (``jasper``/``resnet``, its encoders' input layouts) changes nothing,
+    since both encoders here take ``[batch, frames, features]``.
+
     Batches (dict keyed by ``open_s2s.data.keys``): SOURCE ``[batch, frames,
     num_audio_features]`` float32 (frames is the same for every clip), SOURCE_LENGTH
     ``[batch]`` int32, TARGET ``[batch]`` int32 class ids, INDEX ``[batch]`` int64
@@ -79,14 +87,39 @@ class SpeechCommandsDataLayer(DataLayer):
 
     PARAMS: Mapping[str, Param] = {
         "dataset_location": Param(str, doc="Root of the Speech Commands layout (word folders, list files)."),
-        "label_set": Param(str, "v1-12", choices=labels.LABEL_SETS, doc="Classes: v1-12, v1-30 or v2-35."),
+        "label_set": Param(
+            (str, type(None)),
+            None,
+            choices=(None, *labels.LABEL_SETS),
+            doc="Classes: v1-12, v1-30 or v2-35; None = the one of num_labels, else v1-12.",
+        ),
+        "num_labels": Param(
+            (int, type(None)),
+            None,
+            choices=(None, *os2s_compat.LABEL_SET_OF_NUM_LABELS),
+            doc="OpenSeq2Seq's key: 12, 30 or 35 classes = label set v1-12, v1-30, v2-35.",
+        ),
         "split": Param(
             (str, type(None)), None, choices=(None, *layout.SPLITS), doc="None: train/validation/test by mode."
+        ),
+        "dataset_files": Param(
+            (list, type(None)),
+            None,
+            doc="OpenSeq2Seq's list files ('<class id>,<word>/<file>.wav' lines, e.g. v1-12-train.txt) "
+            "relative to dataset_location; they replace split. None = Google's layout and lists.",
         ),
         "num_audio_features": Param(int, 64, doc="Mel bins.", check=positive),
         "input_type": Param(str, "logfbank", choices=("spectrogram", "mfcc", "logfbank"), doc="Feature type."),
         "sample_freq": Param(int, 16000, doc="Sample rate (Hz) every file must have.", check=positive),
-        "clip_duration": Param(float, 1.0, doc="Seconds every clip is cropped or padded to.", check=positive),
+        "clip_duration": Param(
+            (float, type(None)), None, doc="Seconds every clip is cropped or padded to; None = 1 s.", check=positive
+        ),
+        "audio_length": Param(
+            (int, type(None)),
+            None,
+            doc="OpenSeq2Seq's key: frames every clip is cropped or padded to (instead of clip_duration).",
+            check=positive,
+        ),
         "window_size": Param(float, 0.025, doc="Analysis window length (s).", check=positive),
         "window_stride": Param(float, 0.01, doc="Hop between frames (s).", check=positive),
         "window": Param(str, "hanning", choices=("hanning", "hamming", "none"), doc="Window function."),
@@ -133,33 +166,51 @@ class SpeechCommandsDataLayer(DataLayer):
             spec=SPEC_AUGMENT_PARAMS,
         ),
         "cache_data": Param(bool, True, doc="Keep decoded clips in memory after the first epoch."),
+        "augment_data": Param(
+            bool, True, doc="Train: False turns off speed perturbation, time shift and background noise."
+        ),
+        "model_format": Param(
+            (str, type(None)),
+            None,
+            choices=(None, "jasper", "resnet"),
+            doc="Accepted for porting (OpenSeq2Seq's input layouts); encoders here take [batch, frames, features].",
+        ),
     }
 
     def __init__(self, params: Mapping[str, Any], mode: str, batch_size: int, seed: int | None = None):
         super().__init__(params, mode, batch_size, seed)
         p = self.params
         self.feature_params = FeatureParams.from_params(p)
-        self.split = p["split"] or {"train": "train", "eval": "validation", "infer": "test"}[mode]
-        self.clip_samples = round(p["clip_duration"] * p["sample_freq"])
-        self.labels = labels.labels_for(p["label_set"])
+        os2s_compat.check_keys(p)
+        self.clip_samples = os2s_compat.clip_samples(p)
+        self.label_set = os2s_compat.label_set(p)
+        self.labels = labels.labels_for(self.label_set)
         self._noise_paths = layout.noise_files(p["dataset_location"])
         self._noise = [self._load_noise(path) for path in self._noise_paths]
-        examples = layout.build_examples(
-            p["dataset_location"],
-            p["label_set"],
-            self.split,
-            p["unknown_percentage"],
-            p["silence_percentage"],
-            [len(n) for n in self._noise],
-            self.clip_samples,
-        )
+        if p["dataset_files"] is not None:
+            self.split = "+".join(p["dataset_files"])
+            examples = [
+                layout.Example(path, label)
+                for path, label in os2s_compat.read_lists(p["dataset_location"], p["dataset_files"], self.label_set)
+            ]
+        else:
+            self.split = p["split"] or {"train": "train", "eval": "validation", "infer": "test"}[mode]
+            examples = layout.build_examples(
+                p["dataset_location"],
+                self.label_set,
+                self.split,
+                p["unknown_percentage"],
+                p["silence_percentage"],
+                [len(n) for n in self._noise],
+                self.clip_samples,
+            )
         infos = self._check_files([e.path for e in examples if e.noise_index < 0])
         if p["max_samples"] is not None:
             examples = examples[: p["max_samples"]]
         self._examples = examples
         # where each word clip's samples are (silence clips: nothing to read)
         self._pcm = [infos[e.path] if e.noise_index < 0 else None for e in examples]
-        if self.mode == "train" and p["background_frequency"] > 0 and p["background_volume"] > 0 and not self._noise:
+        if self._mixes_background and not self._noise:
             raise DataError(
                 f"{p['dataset_location']}/{labels.BACKGROUND_NOISE_DIR}: no noise files for background mixing "
                 f"(set background_frequency to 0)"
@@ -179,11 +230,14 @@ class SpeechCommandsDataLayer(DataLayer):
 
     @staticmethod
     def _spec_from(params: Mapping[str, Any]) -> DataSpec:
-        names = labels.labels_for(params["label_set"])
-        clip_samples = round(params["clip_duration"] * params["sample_freq"])
+        os2s_compat.check_keys(params)
+        names = labels.labels_for(os2s_compat.label_set(params))
         return DataSpec(
             source=audio_features(
-                params["num_audio_features"], params["sample_freq"], params["window_stride"], clip_samples
+                params["num_audio_features"],
+                params["sample_freq"],
+                params["window_stride"],
+                os2s_compat.clip_samples(params),
             ),
             target=class_id(tuple(names)),
         )
@@ -257,7 +311,7 @@ class SpeechCommandsDataLayer(DataLayer):
         audio = tf.cond(
             ex["noise_index"] < 0, lambda: self._word(ex["audio"], training), lambda: self._silence(ex, training)
         )
-        if training and self._noise and self.params["background_frequency"] > 0:
+        if self._mixes_background and self._noise:
             audio = self._mix_background(audio)
         features, length = compute_features(audio[None], [self.clip_samples], self.feature_params, training)
         vtlp = self.params["vtlp"]
@@ -274,8 +328,14 @@ class SpeechCommandsDataLayer(DataLayer):
             keys.INDEX: ex[keys.INDEX],
         }
 
+    @property
+    def _mixes_background(self) -> bool:
+        p = self.params
+        mixing = p["background_frequency"] > 0 and p["background_volume"] > 0
+        return self.mode == "train" and p["augment_data"] and mixing
+
     def _word(self, audio: tf.Tensor, training: bool) -> tf.Tensor:
-        if not training:
+        if not training or not self.params["augment_data"]:
             return fit_clip(audio[None], tf.shape(audio)[:1], self.clip_samples)[0]
         speed = self.params["speed_perturbation"]
         if speed is not None and speed != [1.0, 1.0]:

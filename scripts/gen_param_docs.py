@@ -21,12 +21,18 @@ def sections():
     from open_s2s.data.speech2text import Speech2TextDataLayer
     from open_s2s.data.speech_commands import SpeechCommandsDataLayer
     from open_s2s.data.text2text import ParallelTextDataLayer
-    from open_s2s.decoders import FullyConnectedCTCDecoder, FullyConnectedSCDecoder
-    from open_s2s.encoders import ResNetEncoder
+    from open_s2s.decoders import (
+        FullyConnectedCTCDecoder,
+        FullyConnectedSCDecoder,
+        Tacotron2Decoder,
+        TransformerDecoder,
+    )
+    from open_s2s.encoders import ResNetEncoder, Tacotron2Encoder, TransformerEncoder
     from open_s2s.encoders.ds2_encoder import CONV_PARAMS, DeepSpeech2Encoder
     from open_s2s.encoders.tdnn_encoder import LAYER_PARAMS, TDNNEncoder
-    from open_s2s.losses import CrossEntropyLoss, CTCLoss
+    from open_s2s.losses import CrossEntropyLoss, CTCLoss, PaddedCrossEntropyLossWithSmoothing, Text2SpeechLoss
     from open_s2s.models import EncoderDecoderModel
+    from open_s2s.models.text2speech import GRIFFIN_LIM_PARAMS, JUDGE_PARAMS, Text2SpeechTacotron
     from open_s2s.optimizers import LARC_PARAMS
     from open_s2s.optimizers.loss_scaling import BACKOFF_PARAMS, LOGMAX_PARAMS
 
@@ -50,6 +56,19 @@ def sections():
         ("`CrossEntropyLoss` (`loss_params`)", CrossEntropyLoss.PARAMS),
         # text to text (issue 13)
         ("`ParallelTextDataLayer` (`data_layer_params`)", ParallelTextDataLayer.all_params()),
+        ("`TransformerEncoder` (`encoder_params`)", TransformerEncoder.all_params()),
+        ("`TransformerDecoder` (`decoder_params`)", TransformerDecoder.all_params()),
+        ("`PaddedCrossEntropyLossWithSmoothing` (`loss_params`)", PaddedCrossEntropyLossWithSmoothing.PARAMS),
+        # text to speech (issue 14)
+        (
+            "`Text2SpeechTacotron` model keys (`base_params`)",
+            {k: v for k, v in Text2SpeechTacotron.PARAMS.items() if k not in EncoderDecoderModel.PARAMS},
+        ),
+        ("`Text2SpeechTacotron` `griffin_lim`", GRIFFIN_LIM_PARAMS),
+        ("`Text2SpeechTacotron` `judge`", JUDGE_PARAMS),
+        ("`Tacotron2Encoder` (`encoder_params`)", Tacotron2Encoder.all_params()),
+        ("`Tacotron2Decoder` (`decoder_params`)", Tacotron2Decoder.all_params()),
+        ("`Text2SpeechLoss` (`loss_params`)", Text2SpeechLoss.PARAMS),
     ]
 
 

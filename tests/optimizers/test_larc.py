@@ -57,7 +57,8 @@ def test_eta_epsilon_and_none_gradients():
 def test_gradient_dtype_is_kept():
     [(g, _)] = apply_larc([(tf.constant(G, tf.float16), tf.Variable(W))], 0.1, larc_mode="scale")
     assert g.dtype == tf.float16
-    np.testing.assert_allclose(g.numpy(), G * R, rtol=1e-3)
+    # float16 roundings: G, the multiplier (through ||G|| and its cast), the product
+    np.testing.assert_allclose(g.numpy(), G * R, rtol=4 * 2.0**-11)
 
 
 def test_larc_params_spec():

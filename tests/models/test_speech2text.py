@@ -3,7 +3,7 @@
 import jiwer
 import pytest
 
-from open_s2s.data.data_spec import DataSpec
+from open_s2s.data.data_spec import DataSpec, audio_features, token_ids
 from open_s2s.decoders import FullyConnectedCTCDecoder
 from open_s2s.decoding.lm_tuning import corpus_wer
 from open_s2s.encoders import TDNNEncoder
@@ -11,7 +11,7 @@ from open_s2s.losses import CTCLoss
 from open_s2s.models import Speech2Text
 
 VOCAB = tuple(" abcdefghijklmnopqrstuvwxyz'")
-SPEC = DataSpec(vocab_size=len(VOCAB), vocab=VOCAB, num_features=8)
+SPEC = DataSpec(audio_features(8, 16000, 0.01), token_ids(tuple(VOCAB)))
 PARAMS = {
     "encoder": TDNNEncoder,
     "encoder_params": {"convnet_layers": [{"kernel_size": [3], "num_channels": 4}]},

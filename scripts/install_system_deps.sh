@@ -6,7 +6,7 @@ set -euo pipefail
 need=()
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
-command -v flite >/dev/null || need+=(flite)  # more voices for the synthetic speech commands
+command -v flite >/dev/null || need+=(flite)  # speech commands voices; the TTS corpus (rms voice)
 ldconfig -p 2>/dev/null | grep -q libsndfile || need+=(libsndfile1)
 command -v cmake >/dev/null || need+=(cmake)
 command -v g++ >/dev/null || need+=(g++)

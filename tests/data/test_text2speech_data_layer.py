@@ -335,3 +335,20 @@ def test_openseq2seq_import_path():
     from open_s2s.data.text2speech.text2speech import Text2SpeechDataLayer as ported
 
     assert ported is Text2SpeechDataLayer
+
+
+@pytest.mark.parametrize("output_type", ["both", "mel", "magnitude"])
+def test_openseq2seq_lj_data_layer_params_validate(corpus, output_type):
+    """The data_layer_params of OpenSeq2Seq's tacotron_float.py / tacotron_mixed.py (LJ)."""
+    features = {"both": {"mel": 80, "magnitude": 513}, "mel": 80, "magnitude": 513}[output_type]
+    data_min = {"both": {"mel": 1e-2, "magnitude": 1e-5}, "mel": 1e-2, "magnitude": 1e-5}[output_type]
+    params = {
+        "dataset": "LJ", "num_audio_features": features, "output_type": output_type,
+        "vocab_file": str(corpus / "vocab.txt"), "dataset_location": "/data/speech/LJSpeech", "mag_power": 1,
+        "pad_EOS": True, "feature_normalize": False, "feature_normalize_mean": 0.0, "feature_normalize_std": 1.0,
+        "data_min": data_min, "mel_type": "htk", "trim": False, "duration_max": 1024, "duration_min": 24,
+        "exp_mag": output_type == "both", "dataset_files": ["/data/speech/LJSpeech/train_32.csv"], "shuffle": True,
+    }  # fmt: skip
+    spec, sp = Text2SpeechDataLayer.spec_from_params(params)
+    assert (sp.sampling_rate, sp.n_fft, sp.hop_length) == (22050, 1024, 256)
+    assert spec.target.num_features == {"both": 593, "mel": 80, "magnitude": 513}[output_type]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,8 +25,6 @@ from open_s2s.data.text2speech.spectrogram import (
     num_frames,
 )
 from open_s2s.data.vocab import load_vocab, unknown_chars
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["SPECIAL_SYMBOLS", "Text2SpeechDataLayer", "stop_token_targets"]
 

@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data_min", type=float, default=1e-5)
     parser.add_argument("--trim", action="store_true", help="trim silence before the features (top_db 60)")
     parser.add_argument("--gl_iters", type=int, default=60)
-    parser.add_argument("--gl_power", type=float, default=1.5)
+    parser.add_argument("--gl_power", type=float, default=1.0)
     parser.add_argument("--gl_momentum", type=float, default=0.99)
     parser.add_argument("--save_audio", help="write the Griffin-Lim WAVs to this directory")
     parser.add_argument("--out", help="write the report (JSON) here")

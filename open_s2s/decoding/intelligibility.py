@@ -120,17 +120,30 @@ def write_dictionary(words: Iterable[str], path: str, cmudict: dict[str, list[st
 
 
 class Judge:
-    """pocketsphinx with a domain n-gram LM and dictionary, built from ``lm_sentences``.
+    """pocketsphinx with a domain n-gram LM and dictionary, built from the training texts.
 
     Args:
       lm_sentences: the training texts (any case and punctuation; normalized here).
       order: n-gram order of the domain LM.
       workdir: where the ARPA and dictionary files go (default: a temporary directory).
+      lm_text: instead of ``lm_sentences``, a file (or list of files) to read them from:
+        LJSpeech metadata (the normalized column) or one sentence per line.
     """
 
-    def __init__(self, lm_sentences: Iterable[str], order: int = 3, workdir: str | None = None):
+    def __init__(
+        self,
+        lm_sentences: Iterable[str] | None = None,
+        order: int = 3,
+        workdir: str | None = None,
+        lm_text: str | Sequence[str] | None = None,
+    ):
         from pocketsphinx import Config, Decoder  # noqa: PLC0415
 
+        if (lm_sentences is None) == (lm_text is None):
+            raise ValueError("Judge: give lm_sentences or lm_text (files), not both")
+        if lm_text is not None:
+            files = [lm_text] if isinstance(lm_text, str) else list(lm_text)
+            lm_sentences = [text for path in files for _, text in read_texts(path)]
         sentences = [s for s in (normalize_words(t) for t in lm_sentences) if s]
         if not sentences:
             raise ValueError("Judge: no LM sentences")
@@ -155,6 +168,12 @@ class Judge:
         )
         self.decoder = Decoder(config)
         self.vocabulary_size = len(words)
+
+    def score(self, audios: Sequence[np.ndarray], references: Sequence[str], sample_rate: int = SAMPLE_RATE) -> dict:
+        """``{"wer": corpus WER as a fraction (jiwer's), "hypotheses": [...]}`` of ``audios``
+        (float in [-1, 1] or int16) against their texts."""
+        hypotheses = [self.transcribe(a, sample_rate) for a in audios]
+        return {"wer": word_error_rate(references, hypotheses), "hypotheses": hypotheses}
 
     def transcribe(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str:
         """Transcript (lower-case words) of float audio in [-1, 1] or int16 samples."""

@@ -329,6 +329,8 @@ def test_spec_from_params_reads_only_the_vocab(corpus, tmp_path):
     spec, sp = Text2SpeechDataLayer.spec_from_params(params)
     assert (sp.sampling_rate, sp.n_fft, sp.hop_length, sp.win_length) == (22050, 1024, 256, 1024)
     assert spec.target.shape == (None, 80) and spec.source.vocab_size == len(VOCAB) + 3
+    if hasattr(spec.target, "audio"):  # SideSpec.audio (the generation contracts): the vocoder's input
+        assert SpectrogramParams(**spec.target.audio) == sp
 
 
 def test_openseq2seq_import_path():

@@ -79,6 +79,20 @@ def test_judge_understands_flite_and_not_noise(judge, recordings):
 
 
 @needs_flite
+def test_score_and_lm_text_files(judge, recordings):
+    """``Judge(lm_text=file)`` reads the normalized column; ``score`` is transcribe + WER."""
+    pytest.importorskip("pocketsphinx")
+    from_file = Judge(lm_text=str(recordings / "train.csv"))
+    assert from_file.vocabulary_size == judge.vocabulary_size
+    audio = [sf.read(recordings / "wavs" / f"s{i}.wav", dtype="float32")[0] for i in range(len(SPOKEN))]
+    result = from_file.score(audio, SPOKEN)
+    assert result["hypotheses"] == [judge.transcribe(a) for a in audio]
+    assert result["wer"] == word_error_rate(SPOKEN, result["hypotheses"])
+    with pytest.raises(ValueError, match="not both"):
+        Judge(SPOKEN, lm_text=str(recordings / "train.csv"))
+
+
+@needs_flite
 def test_judge_only_knows_the_domain_words(judge, tmp_path):
     """The domain LM and dictionary replace the general ones: out-of-domain speech comes out
     as domain words (the general model transcribes this sentence nearly right)."""

@@ -387,9 +387,14 @@ def _load_symbols(vocab_file: str) -> tuple[str, ...]:
 
 def _spec(params: Mapping[str, Any], vocab: Sequence[str], spectrogram: SpectrogramParams) -> DataSpec:
     eos = params["pad_EOS"]
+    target = frames(spectrogram.num_features, spectrogram.sampling_rate, spectrogram.frame_seconds)
+    if "audio" in {f.name for f in dataclasses.fields(target)}:
+        # the transform, as plain values, for the vocoder (``SpectrogramParams(**spec.target.audio)``);
+        # SideSpec.audio is newer than this module's first version
+        target = dataclasses.replace(target, audio=dataclasses.asdict(spectrogram))
     return DataSpec(
         source=token_ids(tuple(vocab), pad_id=PAD_ID, bos_id=BOS_ID if eos else -1, eos_id=EOS_ID if eos else -1),
-        target=frames(spectrogram.num_features, spectrogram.sampling_rate, spectrogram.frame_seconds),
+        target=target,
     )
 
 

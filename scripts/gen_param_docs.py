@@ -20,6 +20,7 @@ from open_s2s.config.schema import BASE_PARAMS  # noqa: E402
 def sections():
     from open_s2s.data.speech2text import Speech2TextDataLayer
     from open_s2s.data.speech_commands import SpeechCommandsDataLayer
+    from open_s2s.data.text2speech import Text2SpeechDataLayer
     from open_s2s.data.text2text import ParallelTextDataLayer
     from open_s2s.decoders import (
         FullyConnectedCTCDecoder,
@@ -60,6 +61,7 @@ def sections():
         ("`TransformerDecoder` (`decoder_params`)", TransformerDecoder.all_params()),
         ("`PaddedCrossEntropyLossWithSmoothing` (`loss_params`)", PaddedCrossEntropyLossWithSmoothing.PARAMS),
         # text to speech (issue 14)
+        ("`Text2SpeechDataLayer` (`data_layer_params`)", Text2SpeechDataLayer.all_params()),
         (
             "`Text2SpeechTacotron` model keys (`base_params`)",
             {k: v for k, v in Text2SpeechTacotron.PARAMS.items() if k not in EncoderDecoderModel.PARAMS},

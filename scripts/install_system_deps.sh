@@ -7,7 +7,7 @@ set -euo pipefail
 need=()
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
-command -v flite >/dev/null || need+=(flite)  # more voices for the synthetic speech commands
+command -v flite >/dev/null || need+=(flite)  # speech commands voices; the TTS corpus (rms voice)
 # grep without -q reads all its input: with -q it can exit first, and under pipefail the writer's
 # SIGPIPE (status 141) would count as "missing"
 ldconfig -p 2>/dev/null | grep libsndfile >/dev/null || need+=(libsndfile1)

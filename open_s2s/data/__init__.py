@@ -14,6 +14,8 @@ from typing import Any
 _LAYERS = {
     "Speech2TextDataLayer": "open_s2s.data.speech2text",
     "SpeechCommandsDataLayer": "open_s2s.data.speech_commands",
+    "ParallelTextDataLayer": "open_s2s.data.text2text",
+    "Text2SpeechDataLayer": "open_s2s.data.text2speech",
 }
 __all__ = sorted(_LAYERS)
 

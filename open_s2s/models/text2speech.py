@@ -19,7 +19,9 @@ log = logging.getLogger("open_s2s")
 
 GRIFFIN_LIM_PARAMS = {
     "n_iter": Param(int, 60, doc="Griffin-Lim iterations."),
-    "power": Param(float, 1.5, doc="Magnitude exponent before the phase search (OpenSeq2Seq's 1.5)."),
+    "power": Param(
+        float, 1.0, doc="Magnitude exponent before the phase search (1.0: best judge WER; OpenSeq2Seq used 1.5)."
+    ),
     "momentum": Param(float, 0.99, doc="Fast Griffin-Lim momentum."),
     "init": Param(str, "zeros", choices=("zeros", "random"), doc="Starting phases (zeros: reproducible)."),
     "seed": Param(int, 0, doc="Seed of random starting phases."),
@@ -186,7 +188,7 @@ class Text2SpeechTacotron(EncoderDecoderModel):
             self._judge = Judge(lm_text=self.judge_params["lm_text"])
         rate = self.data_spec.target.sample_rate
         result = self._judge.score([r["audio"] for r in records], [r["text"] for r in records], rate)
-        return {"judge_WER": result["wer"], "judge_sentences": len(records)}
+        return {"judge_WER": 100.0 * result["wer"], "judge_sentences": len(records)}
 
     def eval_text(self, records) -> str:
         lines = ["text | frames / reference | focus | diagonality"]

@@ -98,14 +98,18 @@ class EncoderDecoderModel(keras.Model):
 
     def generate(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Free-running predictions from the source alone (targets in ``batch`` are not read)."""
-        return self.decoder.generate(self.encode(batch, training=False))
+        return self.generate_from_encoded(self.encode(batch, training=False))
+
+    def generate_from_encoded(self, encoded: dict[str, Any]) -> dict[str, Any]:
+        """``generate`` after the encoder (a family may post-process, e.g. vocode spectrograms)."""
+        return self.decoder.generate(encoded)
 
     def evaluate_batch(self, batch: dict[str, Any]) -> tuple[tf.Tensor, dict[str, Any]]:
         """``(float32 loss of the teacher-forced pass, generate(batch))`` with one encoder pass."""
         encoded = self.encode(batch, training=False)
         outputs = self._decode_teacher_forced(encoded, batch, training=False)
         if self.decoder.AUTOREGRESSIVE:
-            generated = self.decoder.generate(encoded)
+            generated = self.generate_from_encoded(encoded)
         else:  # one pass is both: its decoding reads no target
             generated = self.decoder.decode(outputs)
         return self.compute_loss_value(outputs, batch), generated

@@ -105,8 +105,8 @@ class Text2SpeechTacotron(EncoderDecoderModel):
         encoded["text_seed"] = tf.cast(tf.math.floormod(tf.reduce_sum(ids * weights, axis=1), 2**31 - 1), tf.int32)
         return encoded
 
-    def generate(self, batch):
-        generated = dict(self.decoder.generate(self.encode(batch, training=False)))
+    def generate_from_encoded(self, encoded):
+        generated = dict(self.decoder.generate(encoded))
         audio, audio_length = self.vocode(generated[POSTNET], generated[keys.LENGTHS])
         generated[keys.AUDIO], generated[keys.AUDIO_LENGTH] = audio, audio_length
         return generated

@@ -39,7 +39,7 @@ class Text2Text(EncoderDecoderModel):
     def evaluate_batch(self, batch):
         encoded = self.encode(batch, training=False)
         outputs = self._decode_teacher_forced(encoded, batch, training=False)
-        generated = dict(self.decoder.generate(encoded))
+        generated = dict(self.generate_from_encoded(encoded))
         logits = tf.cast(outputs[keys.LOGITS], tf.float32)
         labels = tf.cast(batch[keys.TARGET], tf.int32)
         mask = tf.sequence_mask(batch[keys.TARGET_LENGTH], tf.shape(labels)[1], tf.float32)

@@ -172,3 +172,15 @@ def os2s_commands(tiny_commands, tmp_path_factory):
     shutil.copytree(tiny_commands, out)
     write_os2s_lists(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_tts(tmp_path_factory):
+    """A 12/4/4-utterance flite corpus (rms voice) in LJSpeech's layout (``synth_tts``)."""
+    if not shutil.which("flite"):
+        pytest.skip("flite is needed (make setup installs it)")
+    from open_s2s.data.synth_tts import synthesize_corpus
+
+    out = tmp_path_factory.mktemp("synth_tts")
+    synthesize_corpus(str(out), num_train=12, num_dev=4, num_test=4, seed=5, jobs=2, progress=False)
+    return out

@@ -42,8 +42,26 @@ def test_config_trains_two_steps(config, request, tmp_path):
 
 def data_overrides(params, request) -> list[str]:
     """Points the config's data layer at the matching tiny fixture dataset."""
-    if params["data_layer"].__name__ == "SpeechCommandsDataLayer":
+    name = params["data_layer"].__name__
+    if name == "SpeechCommandsDataLayer":
         return [f"--data_layer_params/dataset_location={request.getfixturevalue('tiny_commands')}"]
+    if name == "ParallelTextDataLayer":
+        toy = request.getfixturevalue("toy_parallel")
+        return [
+            f"--data_layer_params/source_file={toy}/train.src",
+            f"--data_layer_params/target_file={toy}/train.tgt",
+            f"--data_layer_params/sentencepiece_model={toy}/spm.model",
+            "--data_layer_params/batch_in_tokens=False",
+        ]
+    if name == "Text2SpeechDataLayer":
+        tts = request.getfixturevalue("tiny_tts")
+        return [
+            f"--data_layer_params/dataset_location={tts}",
+            f"--data_layer_params/dataset_files=[{tts}/metadata_train.csv]",
+            f"--data_layer_params/vocab_file={tts}/vocab.txt",
+            "--data_layer_params/use_cache=False",
+            "--judge=None",
+        ]
     corpus = request.getfixturevalue("tiny_corpus")
     return [
         f"--data_layer_params/dataset_files=[{corpus}/train.csv]",

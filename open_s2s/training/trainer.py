@@ -140,6 +140,12 @@ class Trainer:
             return 0.0
         return opt_lib.l2_loss(self.l2_vars, self.params["regularizer_params"]["scale"], include_regex=None)
 
+    def _loss_weight(self, batch) -> tf.Tensor:
+        """``model.loss_weight(batch)``; for a plain Keras model, the batch's examples."""
+        if hasattr(self.model, "loss_weight"):
+            return tf.cast(self.model.loss_weight(batch), tf.float32)
+        return tf.cast(tf.shape(tf.nest.flatten(batch)[0])[0], tf.float32)
+
     def _replica_step(self, batches):
         """``iter_size`` passes on this replica's batches; gradients averaged over passes and replicas.
 
@@ -149,7 +155,7 @@ class Trainer:
         also when batches differ in size (a token-averaged translation loss, a last batch).
         """
         k, replicas = len(batches), self.runtime.num_replicas
-        weights = [tf.cast(self.model.loss_weight(b), tf.float32) for b in batches]
+        weights = [self._loss_weight(b) for b in batches]
         total_weight = self.runtime.reduce_sum(tf.add_n(weights))
         loss_sum, objects, accum = 0.0, 0.0, None
         for batch, weight in zip(batches, weights):  # unrolled: iter_size is a small constant

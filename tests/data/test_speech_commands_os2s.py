@@ -44,7 +44,7 @@ def test_list_files_are_read_with_labels_by_name(os2s_commands):
         rows = [line.strip().split(",") for line in f if line.strip()]
     dl = layer(os2s_commands, dataset_files=["v1-12-val.txt"])
     assert dl.num_samples == len(rows)
-    names = dl.spec.vocab
+    names = dl.spec.target.vocab
     for i, (class_id, rel) in enumerate(rows):
         assert dl.examples[i].path == os.path.join(str(os2s_commands), rel)
         script_class = SCRIPT_CLASSES["v1-12"][int(class_id)]
@@ -84,7 +84,7 @@ def test_bad_lines_name_the_file_and_line(tmp_path):
 def test_num_labels_picks_the_label_set_and_conflicts_are_errors(os2s_commands):
     spec = SpeechCommandsDataLayer.spec_from_params({"dataset_location": "x", "num_labels": 30})[0]
     assert spec.target.vocab_size == 30 and spec.target.vocab == labels.labels_for("v1-30")
-    assert SpeechCommandsDataLayer.spec_from_params({"dataset_location": "x"})[0].num_classes == 12
+    assert SpeechCommandsDataLayer.spec_from_params({"dataset_location": "x"})[0].target.vocab_size == 12
     for params, message in (
         ({"num_labels": 12, "label_set": "v1-30"}, "num_labels 12 is label set v1-12, not v1-30"),
         ({"audio_length": 100, "clip_duration": 1.0}, "give clip_duration .* or audio_length"),

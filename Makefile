@@ -8,7 +8,7 @@ LOGDIR ?= logs/jasper
 # Extra run.py arguments for demo, e.g. make demo ARGS="--max_steps=100"
 ARGS ?=
 
-.PHONY: setup demo corpus test test-slow convergence convergence-commands bench lint clean
+.PHONY: setup demo corpus test test-slow convergence convergence-commands convergence-nmt convergence-tts bench lint clean
 
 setup: $(VENV)/.setup-done
 
@@ -51,6 +51,16 @@ convergence-commands: setup
 		--logdir=logs/convergence_resnet_v1_12_tiny
 	$(PY) scripts/convergence_commands.py --config_file=example_configs/speech_commands/jasper_v1_12_tiny.py \
 		--logdir=logs/convergence_jasper_v1_12_tiny
+
+# Issue 13: transformer_tiny.py on the Apertium English->Spanish corpus (test BLEU, beam and greedy).
+convergence-nmt: setup
+	$(PY) -m open_s2s.data.synth_translation --out data/synth_nmt
+	$(PY) scripts/convergence_nmt.py --logdir=logs/convergence_transformer_tiny
+
+# Issue 14: tacotron_tiny.py on the flite corpus (judge WER of free-running synthesis, stop-token lengths).
+convergence-tts: setup
+	$(PY) -m open_s2s.data.synth_tts --out data/synth_tts
+	$(PY) scripts/convergence_tts.py --logdir=logs/convergence_tacotron_tiny
 
 bench: corpus
 	$(PY) scripts/bench.py

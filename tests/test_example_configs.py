@@ -26,6 +26,7 @@ def test_config_trains_two_steps(config, request, tmp_path):
         "--batch_size_per_gpu=2",
         "--eval_steps=None",
         "--num_gpus=1",  # the full recipes ask for 8 towers; towers have their own tests
+        "--use_horovod=False",  # and Horovod ranks (the WMT recipes); both have their own tests
         "--print_samples_steps=1",  # the sample logger traces the model once more, with its own signature
     ]
     if params["dtype"] == "mixed":
@@ -51,6 +52,8 @@ def data_overrides(params, request) -> list[str]:
             f"--data_layer_params/source_file={toy}/train.src",
             f"--data_layer_params/target_file={toy}/train.tgt",
             f"--data_layer_params/sentencepiece_model={toy}/spm.model",
+            "--data_layer_params/src_vocab_file=None",
+            "--data_layer_params/tgt_vocab_file=None",
             "--data_layer_params/batch_in_tokens=False",
         ]
     if name == "Text2SpeechDataLayer":

@@ -435,6 +435,20 @@ def test_openseq2seq_import_paths_are_aliases():
 
     assert speech2text.Speech2TextDataLayer is Speech2TextDataLayer is Canonical
     assert speech_commands.SpeechCommandsDataLayer is SpeechCommandsDataLayer
+    from open_s2s.data import ParallelTextDataLayer, Text2SpeechDataLayer
+    from open_s2s.data.text2speech import text2speech
+    from open_s2s.data.text2text import text2text, tokenizer
+    from open_s2s.optimizers.lr_policies import transformer_policy  # noqa: F401
+
+    assert text2text.ParallelTextDataLayer is ParallelTextDataLayer
+    assert text2speech.Text2SpeechDataLayer is Text2SpeechDataLayer
+    tokens = text2text.SpecialTextTokens
+    assert (tokens.PAD_ID.value, tokens.EOS_ID.value, tokens.S_ID.value, tokenizer.EOS_ID) == (
+        OS2S_PAD_ID,
+        OS2S_EOS_ID,
+        OS2S_S_ID,
+        OS2S_EOS_ID,
+    )
     assert FullyConnectedDecoder is FullyConnectedSCDecoder
     assert issubclass(Image2Label, SpeechCommands) and Image2Label.__dict__.keys() <= {
         "PARAMS",

@@ -10,7 +10,13 @@ with a comment where the new value needs one (what it was, and why it changed):
   e.g. ``xavier_initializer`` + ``{'uniform': False}`` -> ``"glorot_normal"``), the contrib
   L2 regularizer -> ``"l2"`` with its ``scale`` halved (OpenSeq2Seq's was ``s*sum(w^2)/2``,
   Keras' is ``s*sum(w^2)``), ``tf.nn.relu`` and the clipped ReLU lambda -> ``"relu"`` /
-  ``"clipped_relu"``, ``tf.train`` optimizers -> names, ``tf.float32`` -> ``"float32"``;
+  ``"clipped_relu"``, ``tf.train`` optimizers -> names (``LazyAdamOptimizer`` -> ``"Adam"``, with a
+  comment), cuDNN / ``tf.nn.rnn_cell`` LSTM classes -> ``"lstm"``, ``tf.float32`` -> ``"float32"``;
+* Tacotron 2: OpenSeq2Seq's batch-norm defaults written out where ours differ, and the decoder's
+  ``output_type`` / ``num_magnitude_features`` taken from the data layer's params (OpenSeq2Seq's
+  decoder read them there);
+* options a class open_s2s has does not support (batch-norm Transformers, global style tokens,
+  zoneout) refuse the config naming the option;
 * NovoGrad's ``beta2`` -> 0.0: OpenSeq2Seq's NovoGrad never updated its second moment;
 * component keys open_s2s names differently (SpecAugment masks, conv2d ``[k, 1]`` TDNN
   layers) or does without (the old LM decoder's library paths), mapped or dropped;

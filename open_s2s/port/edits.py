@@ -100,26 +100,35 @@ class SourceEditor:
 
     def add_entry(self, d: ast.Dict, entry: str, comment: str | None = None) -> None:
         """Appends ``entry`` (``'"key": value'``) to dict ``d`` (on a line of its own if ``d`` spans lines)."""
+        self.add_entries(d, [(entry, comment)])
+
+    def add_entries(self, d: ast.Dict, entries: list[tuple[str, str | None]]) -> None:
+        """Appends ``(entry, comment)`` pairs to dict ``d`` in one edit (edits may not share a position)."""
+        if not entries:
+            return
+        texts = [e for e, _ in entries]
+        comments = [c for _, c in entries if c]
         if not d.values:
             start, end = self.span(d)
-            self.replace_span(start, end, "{" + entry + "}")
-            if comment:
+            self.replace_span(start, end, "{" + ", ".join(texts) + "}")
+            for comment in dict.fromkeys(comments):
                 self.comment(d.lineno, comment)
             return
         last = d.values[-1]
         end = self.offset(last.end_lineno, last.end_col_offset)
         after = self.source[end:]
         has_comma = after.lstrip(" \t").startswith(",")
-        if d.lineno == d.end_lineno:
-            self.replace_span(end, end, f", {entry}")
-            if comment:
+        if d.lineno == d.end_lineno or last.end_lineno == d.end_lineno:  # the closing brace ends the line
+            self.replace_span(end, end, "".join(f", {e}" for e in texts))
+            for comment in dict.fromkeys(comments):
                 self.comment(d.lineno, comment)
             return
         indent = self.indent_of(d.keys[-1].lineno)
         line_end = self._line_starts[last.end_lineno]
-        suffix = f"  # {comment}" if comment else ""
-        self.replace_span(end, end, "" if has_comma else ",")
-        self.replace_span(line_end, line_end, f"{indent}{entry},{suffix}\n")
+        lines = "".join(f"{indent}{e},{f'  # {c}' if c else ''}\n" for e, c in entries)
+        if not has_comma:
+            self.replace_span(end, end, ",")
+        self.replace_span(line_end, line_end, lines)
 
     # ------------------------------------------------------------------ result
 

@@ -64,6 +64,9 @@ class Porter(ComponentKeys):
         self.changes: list[Change] = []
         self.renames: dict[str, str] = {}
         self.selected = self._selected_classes()
+        self.module_values = self._module_values()
+        self.primary = self._primary_params()
+        self._noted_norms: set[int] = set()
 
     def refuse(self, message: str) -> None:
         raise PortRefused(f"{self.filename}: {message}")
@@ -73,13 +76,17 @@ class Porter(ComponentKeys):
 
     def run(self) -> tuple[str, list[Change]]:
         self._check_model()
-        for stmt in self.tree.body:
+        rest = []
+        for stmt in self.tree.body:  # classes first: a class open_s2s lacks is the first thing to name
             if isinstance(stmt, ast.ImportFrom) and (stmt.module or "").split(".")[0] == "open_seq2seq":
                 self._port_import(stmt)
             elif isinstance(stmt, ast.Import) and any(a.name.startswith("open_seq2seq") for a in stmt.names):
                 self.refuse(f"line {stmt.lineno}: write 'from open_seq2seq.<package> import <Name>' to port it")
             else:
-                self._visit(stmt, ())
+                rest.append(stmt)
+        self._check_options()  # then options open_s2s lacks, before a TF object they use is refused
+        for stmt in rest:
+            self._visit(stmt, ())
         return self.ed.apply(), sorted(self.changes, key=lambda c: c.line)
 
     # ------------------------------------------------------------------ classes and imports
@@ -96,6 +103,48 @@ class Porter(ComponentKeys):
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
                 if any(isinstance(t, ast.Name) and t.id == "base_model" for t in node.targets):
                     out["model"].add(node.value.id)
+        return out
+
+    def _module_values(self) -> dict[str, ast.AST]:
+        """Module-level names assigned exactly once, at the top level (not in an ``if``), to their value."""
+        counts: dict[str, int] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        counts[t.id] = counts.get(t.id, 0) + 1
+        out = {}
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                if counts[stmt.targets[0].id] == 1:
+                    out[stmt.targets[0].id] = stmt.value
+        return out
+
+    def value_of(self, node: ast.AST) -> tuple[bool, Any]:
+        """The literal value of ``node``, following a module-level name assigned once; of a dict,
+        its literal entries (``{"type": "batch_norm", "regularizer": regularizer}`` -> ``{"type": ...}``)."""
+        if isinstance(node, ast.Name) and node.id in self.module_values:
+            node = self.module_values[node.id]
+        if isinstance(node, ast.Dict) and all(key_of(k) is not None for k in node.keys):
+            entries = {key_of(k): self.value_of(v) for k, v in zip(node.keys, node.values)}
+            return True, {k: v for k, (ok, v) in entries.items() if ok}
+        return literal(node)
+
+    def _primary_params(self) -> dict[int, str]:
+        """``id`` of each ``<selector>_params`` dict that sits beside its ``<selector>`` key -> the class.
+
+        These are the dicts that define a component (``base_params``' ``encoder_params``); a mode
+        section's ``<selector>_params`` only overrides some keys of them.
+        """
+        out = {}
+        for node in ast.walk(self.tree):
+            if not isinstance(node, ast.Dict):
+                continue
+            entries = {key_of(k): v for k, v in zip(node.keys, node.values)}
+            for selector in SELECTORS:
+                cls, params = entries.get(selector), entries.get(f"{selector}_params")
+                if isinstance(cls, ast.Name) and isinstance(params, ast.Dict):
+                    out[id(params)] = cls.id
         return out
 
     def _check_model(self) -> None:
@@ -171,6 +220,12 @@ class Porter(ComponentKeys):
                 value, why = table[name]
                 self._set(node, fmt(value), name, why)
                 return True
+        if name in tables.RNN_CELLS:
+            value, why = tables.RNN_CELLS[name]
+            self._set(node, fmt(value), name, why)
+            return True
+        if name in tables.RNN_REFUSED:
+            self.refuse(f"line {node.lineno}: {name}: {tables.RNN_REFUSED[name]}")
         if name in tables.ACTIVATIONS:
             self._set(node, fmt(tables.ACTIVATIONS[name]), name)
             return True

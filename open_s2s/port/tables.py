@@ -49,8 +49,29 @@ OPTIMIZERS = {
     "tf.train.GradientDescentOptimizer": ("SGD", None),
     "tf.contrib.opt.LazyAdamOptimizer": (
         "Adam",
-        "LazyAdam only made sparse (embedding) updates lazy; dense Adam is the same maths here",
+        "LazyAdam -> Adam: LazyAdam updated an embedding row (and its moments) only in steps whose batch "
+        "used it; Keras' Adam updates every row each step. Same maths for dense gradients",
     ),
+}
+
+# RNN classes (OpenSeq2Seq's Tacotron 2 ``rnn_type``, ``decoder_cell_type``) -> the name open_s2s takes.
+RNN_CELLS = {
+    "tf.contrib.cudnn_rnn.CudnnLSTM": ("lstm", "Keras' LSTM, which runs the cuDNN kernel on a GPU"),
+    "tf.nn.rnn_cell.LSTMCell": ("lstm", None),
+    "tf.nn.rnn_cell.BasicLSTMCell": ("lstm", None),
+    "tf.contrib.rnn.LSTMCell": ("lstm", None),
+    "tf.contrib.rnn.BasicLSTMCell": ("lstm", None),
+}
+# RNN classes with no counterpart: refused with this reason.
+RNN_REFUSED = {
+    name: "open_s2s's Tacotron 2 has LSTMs only"
+    for name in (
+        "tf.contrib.cudnn_rnn.CudnnGRU",
+        "tf.nn.rnn_cell.GRUCell",
+        "tf.contrib.rnn.GRUCell",
+        "tf.contrib.cudnn_rnn.CudnnRNNTanh",
+        "tf.contrib.cudnn_rnn.CudnnRNNRelu",
+    )
 }
 
 L2_REGULARIZERS = {
@@ -153,3 +174,44 @@ SPEC_AUGMENT_KEYS = {
 }
 # DeepSpeech2Encoder data_format values that are one layout of the same computation.
 DS2_LAYOUTS = ("BCTF", "BTFC", "BCFT", "BFTC")
+
+
+# Options of OpenSeq2Seq components that open_s2s lacks: (owners, key) -> test of the value giving
+# the reason to refuse (None = supported). Checked before any rewrite, so the refusal names them.
+def _norm_type(value: Any) -> str | None:
+    kind = value.get("type", "layernorm_L2") if isinstance(value, dict) else None
+    if kind is None or kind == "layernorm_L2":
+        return None
+    what = {"batch_norm": " (OpenSeq2Seq's Transformer_BatchNorm)", "layernorm_L1": " (L1 layer normalization)"}
+    return (
+        f"type {kind!r}{what.get(kind, '')} is not in open_s2s: its Transformer has layer normalization "
+        "('layernorm_L2') only"
+    )
+
+
+TRANSFORMER = ("TransformerEncoder", "TransformerDecoder")
+TACOTRON = ("Tacotron2Encoder", "Tacotron2Decoder")
+UNSUPPORTED_OPTIONS = {
+    (TRANSFORMER, "norm_params"): _norm_type,
+    (("Tacotron2Encoder",), "style_embedding_enable"): lambda v: (
+        "True: global style tokens (OpenSeq2Seq's Tacotron GST) are not in open_s2s" if v else None
+    ),
+    (("Text2SpeechDataLayer",), "style_input"): lambda v: (
+        f"{v!r}: global style tokens (OpenSeq2Seq's Tacotron GST) are not in open_s2s" if v is not None else None
+    ),
+    (TACOTRON, "zoneout_prob"): lambda v: f"{v}: zoneout is not in open_s2s" if v else None,
+    (("Tacotron2Decoder",), "enable_prenet"): lambda v: None if v else "False: open_s2s's Tacotron 2 needs its prenet",
+    (("Tacotron2Decoder",), "attention_type"): lambda v: (
+        None if v == "location" else f"{v!r}: open_s2s's Tacotron 2 has location-sensitive attention only"
+    ),
+}
+
+# Defaults of OpenSeq2Seq components that open_s2s's differ from, written out when a config
+# leaves them out (so the ported config computes what OpenSeq2Seq's did): owner -> key -> (value, ours).
+OS2S_DEFAULTS = {
+    # conv_bn_actv's batch norms: params.get('bn_momentum', 0.1), params.get('bn_epsilon', 1e-5)
+    "Tacotron2Encoder": {"bn_momentum": 0.1, "bn_epsilon": 1e-5},
+    "Tacotron2Decoder": {"postnet_bn_momentum": 0.1, "postnet_bn_epsilon": 1e-5},
+}
+# OpenSeq2Seq's LayerNormalization epsilon (params.get("epsilon", 1e-6)): open_s2s's Transformer uses it always.
+LAYER_NORM_EPSILON = 1e-6

@@ -75,8 +75,15 @@ class Tacotron2Decoder(Decoder):
         "reduction_factor": Param(int, 1, doc="Frames emitted per decoder step.", check=positive),
         "stop_threshold": Param(float, 0.5, doc="Generation stops when sigmoid(stop logit) exceeds this."),
         "max_frames_per_char": Param(float, 10.0, doc="Generation limit per input character (frames)."),
-        "output_type": Param(str, "mel", choices=("mel", "magnitude", "both"), doc="The data layer's."),
-        "num_magnitude_features": Param(int, 0, doc="Magnitude bins predicted from the mel with 'both'."),
+        "output_type": Param(
+            (str, type(None)),
+            None,
+            choices=("mel", "magnitude", "both", None),
+            doc="mel, magnitude or both; None = the data layer's (must match if given).",
+        ),
+        "num_magnitude_features": Param(
+            (int, type(None)), None, doc="Magnitude bins with 'both'; None = the data layer's (must match if given)."
+        ),
         "mask_decoder_sequence": Param(bool, True, doc="Accepted for OpenSeq2Seq configs (always masked)."),
         "parallel_iterations": Param(int, 32, doc="Accepted for OpenSeq2Seq configs."),
         "time_major": Param(bool, False, doc="Accepted (outputs are batch-major)."),
@@ -95,9 +102,8 @@ class Tacotron2Decoder(Decoder):
         if cell is not None and "lstm" not in str(cell).lower():
             raise ConfigError(f"Tacotron2Decoder.decoder_cell_type: {cell!r} is not an LSTM cell")
         self.features = self.data_spec.target.num_features
-        if p["output_type"] == "both" and not p["num_magnitude_features"]:
-            raise ConfigError("Tacotron2Decoder: output_type 'both' needs num_magnitude_features")
-        self.mel_features = self.features - (p["num_magnitude_features"] if p["output_type"] == "both" else 0)
+        self.output_type, magnitude = self._output_type()
+        self.mel_features = self.features - (magnitude if self.output_type == "both" else 0)
         r = self.r = p["reduction_factor"]
         self.prenet = Prenet(
             p["prenet_units"],
@@ -138,8 +144,28 @@ class Tacotron2Decoder(Decoder):
                 name="postnet",
             )
         self.magnitude = (
-            keras.layers.Dense(p["num_magnitude_features"], name="magnitude") if p["output_type"] == "both" else None
+            keras.layers.Dense(self.features - self.mel_features, name="magnitude")
+            if self.output_type == "both"
+            else None
         )
+
+    def _output_type(self) -> tuple[str, int]:
+        """``(output_type, magnitude bins)``: the data layer's (its feature transform, carried by
+        the target side), which a given ``output_type`` / ``num_magnitude_features`` must match."""
+        audio = self.data_spec.target.audio
+        data_type, data_magnitude = audio.get("output_type"), audio.get("num_magnitude")
+        given_type, given_magnitude = self.params["output_type"], self.params["num_magnitude_features"]
+        if data_type is not None and given_type not in (None, data_type):
+            raise ConfigError(f"Tacotron2Decoder.output_type: {given_type!r} but the data layer's is {data_type!r}")
+        if data_magnitude is not None and given_magnitude not in (None, data_magnitude):
+            raise ConfigError(
+                f"Tacotron2Decoder.num_magnitude_features: {given_magnitude} but the data layer has {data_magnitude}"
+            )
+        output_type = given_type or data_type or "mel"
+        magnitude = given_magnitude if given_magnitude is not None else (data_magnitude or 0)
+        if output_type == "both" and not magnitude:
+            raise ConfigError("Tacotron2Decoder: output_type 'both' needs num_magnitude_features")
+        return output_type, magnitude
 
     # ------------------------------------------------------------------ the step
 

@@ -165,3 +165,21 @@ def test_half_precision_attention_and_generation_stay_finite(policy):
         keras.mixed_precision.set_global_policy("float32")
     for tensor in (out[POSTNET], out[ALIGNMENTS], gen[POSTNET], gen[ALIGNMENTS]):
         assert tensor.dtype == tf.float32 and np.all(np.isfinite(tensor.numpy()))
+
+
+def test_output_type_comes_from_the_data_and_a_mismatch_is_an_error():
+    from open_s2s.config.params import ConfigError
+    from open_s2s.decoders.tacotron2_decoder import MAGNITUDE
+
+    both = DataSpec(
+        token_ids(CHARS, 0, 1, 2), frames(MEL + 5, 16000, 0.0125, {"output_type": "both", "num_magnitude": 5})
+    )
+    dec = Tacotron2Decoder(DEC, both)
+    inputs = decoder_inputs(6)
+    inputs[keys.TARGET] = tf.concat([inputs[keys.TARGET], tf.zeros([3, 6, 5])], axis=-1)
+    out = dec(inputs)
+    assert out[POSTNET].shape[-1] == MEL and out[MAGNITUDE].shape[-1] == 5
+    with pytest.raises(ConfigError, match="output_type"):
+        Tacotron2Decoder({**DEC, "output_type": "mel"}, both)
+    with pytest.raises(ConfigError, match="num_magnitude_features"):
+        Tacotron2Decoder({**DEC, "num_magnitude_features": 7}, both)

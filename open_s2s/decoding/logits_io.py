@@ -53,12 +53,13 @@ def load_logits(path: str) -> SavedLogits:
         )
 
 
-def infer_with_logits(model, dataset) -> tuple[list[tuple[int, str]], dict[int, np.ndarray]]:
+def infer_with_logits(model, dataset, total: int | None = None) -> tuple[list[tuple[int, str]], dict[int, np.ndarray]]:
     """``evaluation.infer`` that also keeps each utterance's valid log-prob frames.
 
     Args:
       model: a Speech2Text model (its decoder's ``decode`` returns ``log_probs``).
       dataset: the infer ``tf.data.Dataset``.
+      total: its number of examples (the progress bar's end).
 
     Returns:
       ``(rows, log_probs)``: the model's infer rows sorted by input index, and
@@ -71,19 +72,22 @@ def infer_with_logits(model, dataset) -> tuple[list[tuple[int, str]], dict[int, 
 
     generate_fn = evaluation.make_generate_fn(model, dataset.element_spec)
     rows, log_probs = [], {}
-    for batch in tqdm(dataset, desc="infer", unit="batch", leave=False, mininterval=2.0):
+    bar = tqdm(total=total, desc="infer", unit="ex", leave=False, mininterval=2.0)
+    for batch in dataset:
         decoded = generate_fn(batch)
         batch_np, decoded_np = evaluation.to_numpy(batch), evaluation.to_numpy(decoded)
+        bar.update(len(batch_np[keys.INDEX]))
         rows.extend(model.infer_batch(batch_np, decoded_np))
         for b, index in enumerate(batch_np[keys.INDEX].tolist()):
             log_probs[int(index)] = decoded_np["log_probs"][b, : int(decoded_np["log_probs_length"][b])]
+    bar.close()
     rows.sort(key=lambda r: r[0])
     return rows, log_probs
 
 
 def save_infer_logits(model, data_layer, path: str) -> list[tuple[int, str]]:
     """Infer rows, and each utterance's CTC log-probs saved to ``path`` (for scripts/tune_lm.py)."""
-    rows, log_probs = infer_with_logits(model, data_layer.build_dataset())
+    rows, log_probs = infer_with_logits(model, data_layer.build_dataset(), data_layer.num_samples)
     indices = sorted(log_probs)
     references = [data_layer.transcript(i) for i in indices]
     vocab = model.data_spec.target.vocab

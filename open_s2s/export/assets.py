@@ -67,8 +67,9 @@ def serving_settings(family: str, params: Mapping[str, Any], serving_params: Any
             settings[side] = value
         return settings, files
     settings = {"features": _plain(serving_params)}
-    if family == "speech2text":
-        decoder = params.get("decoder_params", {})
+    if family == "speech2text":  # the LM beam search's settings, defaults filled in from the decoder's PARAMS
+        spec = getattr(params.get("decoder"), "PARAMS", {})
+        decoder = {k: p.default for k, p in spec.items() if not p.required} | dict(params.get("decoder_params", {}))
         decoding_keys = ("use_language_model", "lm_path", "alpha", "beta", "beam_width")
         settings["decoding"] = {k: decoder[k] for k in decoding_keys if k in decoder}
     if family == "text2speech":

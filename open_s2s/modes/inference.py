@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from open_s2s.config.params import ConfigError
-from open_s2s.io_utils import write_json
+from open_s2s.io_utils import metrics_path, write_json
 from open_s2s.modes.reporting import format_metrics
 from open_s2s.training import evaluation
 
@@ -28,12 +28,6 @@ def shard_size(num_samples: int, input_context) -> int:
     if input_context is None or input_context.num_input_pipelines <= 1:
         return num_samples
     return len(range(input_context.input_pipeline_id, num_samples, input_context.num_input_pipelines))
-
-
-def metrics_path(output: str) -> str:
-    """Where infer writes its metrics: beside its output (``test.csv`` -> ``test_metrics.json``)."""
-    root, ext = os.path.splitext(output.rstrip("/"))
-    return (root if ext else output.rstrip("/")) + "_metrics.json"
 
 
 def run_eval(model, data_layer, logdir, runtime, checkpoint: str | None = None) -> int:
@@ -68,7 +62,7 @@ def run_infer(model, data_layer, args, logdir, runtime, checkpoint: str | None =
 
         # the predictions of a logits run go beside the logits, never over the logdir's infer output
         output = args.infer_output_file or os.path.splitext(args.save_logits)[0] + "_predictions.csv"
-        rows = save_infer_logits(model, data_layer, args.save_logits)
+        rows = save_infer_logits(model, data_layer, args.save_logits, args.config_file, logdir)
     else:
         output = args.infer_output_file or os.path.join(logdir, model.INFER_FILE)
         context = runtime.input_context()

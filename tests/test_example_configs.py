@@ -62,6 +62,7 @@ def data_overrides(params, request) -> list[str]:
             f"--data_layer_params/dataset_location={tts}",
             f"--data_layer_params/dataset_files=[{tts}/metadata_train.csv]",
             f"--data_layer_params/vocab_file={tts}/vocab.txt",
+            "--data_layer_params/sampling_rate=16000",  # flite's rms voice; the LJSpeech recipes say 22050
             "--data_layer_params/use_cache=False",
             "--judge=None",
         ]

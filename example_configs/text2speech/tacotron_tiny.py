@@ -38,11 +38,11 @@ base_params = {
     "use_horovod": False,
     "dtype": "float32",
     "batch_size_per_gpu": 32,
-    "max_steps": 6000,
+    "max_steps": 5000,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
     "print_samples_steps": 1000,
-    "eval_steps": 1000,
+    "eval_steps": 2500,  # an eval synthesizes and judges dev sentences (~2 min here)
     "save_checkpoint_steps": 500,
     "num_checkpoints": 2,
     "logdir": "logs/tacotron_tiny",

@@ -12,7 +12,7 @@ import tensorflow as tf
 from open_s2s.config.params import Param
 from open_s2s.data import keys
 from open_s2s.data.vocab import ids_to_text
-from open_s2s.decoders.tacotron2_decoder import ALIGNMENTS, DECODER_STEPS, POSTNET
+from open_s2s.decoders.tacotron2_decoder import ALIGNMENTS, DECODER_STEPS, MAGNITUDE, POSTNET
 from open_s2s.models.model import EncoderDecoderModel
 
 log = logging.getLogger("open_s2s")
@@ -107,7 +107,10 @@ class Text2SpeechTacotron(EncoderDecoderModel):
 
     def generate_from_encoded(self, encoded):
         generated = dict(self.decoder.generate(encoded))
-        audio, audio_length = self.vocode(generated[POSTNET], generated[keys.LENGTHS])
+        features = generated[POSTNET]
+        if MAGNITUDE in generated:  # output_type "both": the frames are [mel | magnitude], as in the data
+            features = tf.concat([tf.cast(features, tf.float32), tf.cast(generated[MAGNITUDE], tf.float32)], -1)
+        audio, audio_length = self.vocode(features, generated[keys.LENGTHS])
         generated[keys.AUDIO], generated[keys.AUDIO_LENGTH] = audio, audio_length
         return generated
 

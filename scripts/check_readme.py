@@ -26,7 +26,7 @@ commands were changed and how (``run`` next to ``command``).
 Skipped, and listed with the reason: commands with a ``...`` placeholder
 (``--config_file=...``, ``host1:8,host2:8``: not runnable as written), the long ``make``
 targets (``test``, ``test-slow``, ``convergence*``, ``bench``: the suite is run on its own and
-the convergence runs are the measurements themselves), and whatever ``--skip REGEX`` or
+the convergence runs are the measurements themselves; ``check-readme``: this check), and whatever ``--skip REGEX`` or
 ``--lines`` leaves out (e.g. ``--skip synth_tts`` on a machine that cannot spare the 20 minutes
 of that corpus). Needs only the standard library, so it runs with the system ``python3``.
 """
@@ -44,7 +44,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LONG_MAKE = re.compile(r"^make (test|test-slow|convergence\S*|bench)\b")
+LONG_MAKE = re.compile(r"^make (test|test-slow|convergence\S*|bench|check-readme)\b")
 TRAINING = re.compile(r"--mode=(train|train_eval)\b")
 
 
@@ -124,6 +124,8 @@ def skip_reason(lang: str, command: str) -> str | None:
     if "..." in command:
         return "placeholder (...): not runnable as written"
     if lang == "bash" and LONG_MAKE.match(command):
+        if command.startswith("make check-readme"):
+            return "this check itself"
         return "long make target (the suite and the convergence measurements are run on their own)"
     return None
 

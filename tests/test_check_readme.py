@@ -72,6 +72,7 @@ def test_trainings_are_shortened_and_nothing_else(command, expected):
 def test_placeholders_and_long_targets_are_skipped_with_a_reason():
     assert "placeholder" in check_readme.skip_reason("bash", "horovodrun -H host1:8 python run.py --config_file=...")
     assert "long make target" in check_readme.skip_reason("bash", "make convergence-nmt   # BLEU")
+    assert check_readme.skip_reason("bash", "make check-readme # this") == "this check itself"
     assert check_readme.skip_reason("bash", "make demo") is None
     assert check_readme.skip_reason("bash", "make lint") is None
     assert check_readme.parse_lines("9,49-51") == {9, 49, 50, 51}

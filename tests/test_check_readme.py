@@ -59,6 +59,11 @@ RUN = "python run.py --config_file=a.py"
         (f"{RUN} --mode=infer --logdir=l   # keep", f"{RUN} --mode=infer --logdir=l   # keep"),
         (f"{RUN} --mode=train_evaluation", f"{RUN} --mode=train_evaluation"),
         (
+            "python scripts/tune_lm.py d.npz --lm a.arpa",
+            "python scripts/tune_lm.py d.npz --lm a.arpa --alphas=0.5 --betas=0",
+        ),
+        ("python scripts/tune_lm.py d.npz --alphas=0,1", "python scripts/tune_lm.py d.npz --alphas=0,1"),
+        (
             "python scripts/convergence_x.py --logdir=l  # acc",
             "python scripts/convergence_x.py --logdir=l --max_steps=20  # acc",
         ),

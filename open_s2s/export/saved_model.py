@@ -4,7 +4,8 @@ Safety: an export never deletes what open_s2s did not write. ``export_dir`` must
 empty, or hold a previous open_s2s export (its ``open_s2s_export.json`` manifest lists every
 file the export wrote, and the directory holds nothing else); otherwise it is refused
 unless ``overwrite``, which replaces the entries the export writes (``saved_model.pb``,
-``variables/``, ``assets/``, ...) and keeps every other file. The export is built in a
+``variables/``, ``assets/``, ...), removes those a previous export there listed and this one
+does not write (e.g. a stale ``model.tflite``), and keeps every other file. The export is built in a
 new hidden sibling directory and moved into place when complete, so a failed or
 interrupted export leaves the previous one intact.
 
@@ -110,14 +111,27 @@ def install(tmp: str, export_dir: str, state: str) -> None:
             raise ConfigError(f"files appeared in {export_dir} during the export; the previous export is kept in {old}")
         shutil.rmtree(old)
         return
-    for entry in sorted(os.listdir(tmp)):  # OVERWRITE: replace the export's entries, keep the rest
+    # OVERWRITE: replace the export's entries and drop what a previous export listed that this one
+    # does not write (open_s2s wrote it, and a stale model.tflite would be taken for this export's);
+    # keep the rest.
+    previous = read_manifest(export_dir)
+    new_entries = sorted(os.listdir(tmp))
+    listed = set(previous.get("files", [])) & set(os.listdir(export_dir)) if previous else set()  # names only
+    stale = listed - set(new_entries) - {MANIFEST}
+    for entry in sorted(stale):
+        _remove(os.path.join(export_dir, entry))
+    for entry in new_entries:
         target = os.path.join(export_dir, entry)
-        if os.path.isdir(target) and not os.path.islink(target):
-            shutil.rmtree(target)
-        elif os.path.lexists(target):
-            os.remove(target)
+        _remove(target)
         os.replace(os.path.join(tmp, entry), target)
     os.rmdir(tmp)
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.remove(path)
 
 
 def write_assets(directory: str, assets: Mapping[str, str | bytes]) -> None:

@@ -60,6 +60,23 @@ def test_a_previous_export_is_replaced_whole(small_asr_run, tmp_path):
     assert hidden_leftovers(tmp_path) == []
 
 
+def test_overwrite_over_a_previous_export_keeps_foreign_files_and_drops_stale_entries(small_asr_run, tmp_path):
+    """--overwrite where a previous export lies next to a user's file: the file stays, and what the
+    previous export wrote that the new one does not (model.tflite) goes: it was open_s2s's, and a
+    stale model next to a new SavedModel would be run by whoever opens it."""
+    target = tmp_path / "exp"
+    assert export(small_asr_run, target, f"--export_tflite={tmp_path}/m.tflite") == 0
+    (target / "notes.txt").write_text("mine")
+    assert export(small_asr_run, target) == 2  # notes.txt is foreign: refused without --overwrite
+    assert export(small_asr_run, target, "--overwrite") == 0
+    assert (target / "notes.txt").read_text() == "mine"
+    assert not (target / "model.tflite").exists()
+    files = json.loads((target / MANIFEST).read_text())["files"]
+    assert sorted(os.listdir(target)) == sorted(files + ["notes.txt"]) and "model.tflite" not in files
+    assert tf.saved_model.load(str(target)).signatures["serving_default"] is not None
+    assert hidden_leftovers(tmp_path) == []
+
+
 def test_an_empty_directory_and_a_file(small_asr_run, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert export(small_asr_run, tmp_path / "empty") == 0

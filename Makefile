@@ -8,7 +8,7 @@ LOGDIR ?= logs/jasper
 # Extra run.py arguments for demo, e.g. make demo ARGS="--max_steps=100"
 ARGS ?=
 
-.PHONY: setup demo corpus test test-slow convergence convergence-commands convergence-nmt convergence-tts bench lint clean
+.PHONY: setup demo corpus test test-slow convergence convergence-commands convergence-nmt convergence-tts bench lint check-readme clean
 
 setup: $(VENV)/.setup-done
 
@@ -68,6 +68,13 @@ bench: corpus
 
 lint: setup
 	$(VENV)/bin/ruff check open_s2s tests scripts example_configs run.py
+
+# Every command of README.md, each in a fresh shell, in a fresh copy of the repository; trainings
+# shortened to README_STEPS steps (see scripts/check_readme.py; e.g. README_ARGS="--skip synth_tts").
+README_STEPS ?= 20
+README_ARGS ?=
+check-readme: setup
+	python3 scripts/check_readme.py --max_steps=$(README_STEPS) --keep_going --out logs/readme_check.json $(README_ARGS)
 
 clean:
 	rm -rf logs .pytest_cache

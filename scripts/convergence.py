@@ -53,7 +53,7 @@ def main() -> int:
     parser.add_argument("--launcher", default="", help='Training launcher, e.g. "horovodrun -np 2 -H localhost:2".')
     args, overrides = parser.parse_known_args()
     train_minutes, _ = train_and_infer(args.config_file, args.logdir, overrides, args.launcher)
-    with open(os.path.join(args.logdir, "infer_metrics.json")) as f:
+    with open(os.path.join(args.logdir, "test_predictions_metrics.json")) as f:  # beside the predictions
         test = json.load(f)
     with open(os.path.join(args.logdir, "eval_history.json")) as f:
         history = json.load(f)

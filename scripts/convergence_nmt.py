@@ -25,11 +25,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from convergence import ROOT, run, train_and_infer  # noqa: E402
 
+sys.path.insert(0, ROOT)
+from open_s2s.io_utils import metrics_path  # noqa: E402
+
 
 def infer_bleu(config_file: str, logdir: str, output: str, overrides: list[str]) -> float:
     base = [sys.executable, "run.py", f"--config_file={config_file}", f"--logdir={logdir}", *overrides]
     run(base + ["--mode=infer", f"--infer_output_file={output}"])
-    with open(os.path.join(logdir, "infer_metrics.json")) as f:
+    with open(metrics_path(output)) as f:
         return json.load(f)["BLEU"]
 
 
@@ -68,7 +71,7 @@ def main() -> int:
     parser.add_argument("--launcher", default="", help='Training launcher, e.g. "horovodrun -np 2 -H localhost:2".')
     args, overrides = parser.parse_known_args()
     train_minutes, _ = train_and_infer(args.config_file, args.logdir, overrides, args.launcher)
-    with open(os.path.join(args.logdir, "infer_metrics.json")) as f:
+    with open(os.path.join(args.logdir, "test_predictions_metrics.json")) as f:
         beam = json.load(f)["BLEU"]
     with open(os.path.join(args.logdir, "eval_history.json")) as f:
         history = json.load(f)

@@ -61,7 +61,7 @@ def main() -> int:
             "--save_summaries_steps=10",
             *overrides,
         ]
-        done = os.path.join(ROOT, logdir, "infer_metrics.json")
+        done = os.path.join(ROOT, logdir, "test_predictions_metrics.json")  # convergence.py's infer metrics
         if not (args.skip_existing and os.path.exists(done)):
             print("+", " ".join(cmd), flush=True)
             subprocess.run(cmd, check=True, cwd=ROOT)

@@ -5,9 +5,10 @@
     python scripts/tune_lm.py logs/jasper/dev_logits.npz --lm logs/lm/train_3gram.arpa \\
         --alphas 0:2:0.25 --betas 0:3:0.5
 
-Prints the WER of every point and the best one, and with --out writes them as JSON; use
-the best as ``decoder_params: {use_language_model: True, lm_path, alpha, beta}``.
-Tune on a dev set, never on the test set you report.
+Prints the WER of every point, the best one, and the exact ``run.py`` command that decodes
+the run's infer data (e.g. the test split) with it, writing ``<logdir>/infer_lm.csv``; with
+--out writes them as JSON. The best point is ``decoder_params: {use_language_model: True,
+lm_path, alpha, beta, beam_width}`` in a config. Tune on a dev set, never on the test set you report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         f"greedy WER {greedy:.2f}; best: alpha {best.alpha} beta {best.beta} WER {best.wer:.2f} "
         f"({len(points)} points, {time.time() - start:.0f} s)"
     )
+    command = decode_command(saved.config_file, saved.logdir, args.lm, best.alpha, best.beta, args.beam_width)
+    print("decode with the best weights:\n" + command)
     if args.out:
         record = {
             "logits": args.logits,
@@ -57,11 +61,30 @@ def main(argv: list[str] | None = None) -> int:
             "beam_width": args.beam_width,
             "greedy_wer": greedy,
             "best": vars(best),
+            "command": command,
             "points": [vars(p) for p in points],
         }
         with open(args.out, "w") as f:
             json.dump(record, f, indent=2)
     return 0
+
+
+def decode_command(config_file: str, logdir: str, lm: str, alpha: float, beta: float, beam_width: int) -> str:
+    """The run.py command that decodes the run's infer data with the LM at these weights."""
+    args = [
+        "python",
+        "run.py",
+        f"--config_file={config_file or '<your config>'}",
+        "--mode=infer",
+        *([f"--logdir={logdir}"] if logdir else []),
+        "--decoder_params/use_language_model=True",
+        f"--decoder_params/lm_path={lm}",
+        f"--decoder_params/alpha={alpha:g}",
+        f"--decoder_params/beta={beta:g}",
+        f"--decoder_params/beam_width={beam_width}",
+        f"--infer_output_file={os.path.join(logdir, 'infer_lm.csv') if logdir else 'infer_lm.csv'}",
+    ]
+    return " ".join(shlex.quote(a) for a in args)
 
 
 def _greedy(log_probs, vocab) -> str:

@@ -184,3 +184,51 @@ def tiny_tts(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth_tts")
     synthesize_corpus(str(out), num_train=12, num_dev=4, num_test=4, seed=5, jobs=2, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def small_asr_run(tmp_path_factory, tiny_corpus):
+    """``write_small_config`` on the tiny corpus trained 6 steps (float32); returns (config, logdir)."""
+    from open_s2s import runner
+
+    tmp = tmp_path_factory.mktemp("small_asr")
+    config = write_small_config(tmp / "small.py", tiny_corpus)
+    logdir = str(tmp / "run")
+    assert runner.main([f"--config_file={config}", "--mode=train", f"--logdir={logdir}", "--max_steps=6"]) == 0
+    return config, logdir
+
+
+KWS_CONFIG = """
+from open_s2s.data.speech_commands import SpeechCommandsDataLayer
+from open_s2s.decoders import FullyConnectedSCDecoder
+from open_s2s.encoders import ResNetEncoder
+from open_s2s.losses import CrossEntropyLoss
+from open_s2s.models import SpeechCommands
+
+base_model = SpeechCommands
+base_params = {{
+    "batch_size_per_gpu": 8, "max_steps": 6, "random_seed": 1, "dtype": "float32",
+    "save_checkpoint_steps": 6, "eval_steps": None, "print_samples_steps": None,
+    "optimizer": "Adam", "optimizer_params": {{"learning_rate": 0.003}},
+    "encoder": ResNetEncoder,
+    "encoder_params": {{"resnet_size": 18, "num_filters": 4, "block_sizes": [1, 1], "block_strides": [1, 2],
+                       "conv_kernel_size": 3}},
+    "decoder": FullyConnectedSCDecoder, "loss": CrossEntropyLoss,
+    "data_layer": SpeechCommandsDataLayer,
+    "data_layer_params": {{"dataset_location": "{data}", "num_audio_features": 32,
+                          "subtract_mean_per_feature": True}},
+}}
+"""
+
+
+@pytest.fixture(scope="session")
+def small_kws_run(tmp_path_factory, tiny_commands):
+    """A tiny ResNet keyword spotter on ``tiny_commands`` trained 6 steps; returns (config, logdir)."""
+    from open_s2s import runner
+
+    tmp = tmp_path_factory.mktemp("small_kws")
+    config = tmp / "kws.py"
+    config.write_text(KWS_CONFIG.format(data=tiny_commands))
+    logdir = str(tmp / "run")
+    assert runner.main([f"--config_file={config}", f"--logdir={logdir}", "--mode=train"]) == 0
+    return str(config), logdir

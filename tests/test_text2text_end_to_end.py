@@ -71,7 +71,8 @@ def test_eval_scores_beam_search_and_equals_infer(trained, toy_parallel, tmp_pat
     assert sum(bool(h) for h in hyps) >= 20  # the model translates, so the comparisons below mean something
     bleu = sacrebleu.corpus_bleu(hyps, [refs]).score
     assert bleu == pytest.approx(last["BLEU"], abs=1e-9)  # eval and infer: the same decoding, the same score
-    metrics = json.loads((logdir / "infer_metrics.json").read_text())
+    metrics = json.loads((tmp_path / "test_metrics.json").read_text())  # beside the output
+    assert metrics["data"]["source_file"].endswith("test.src") and metrics["output"] == str(tmp_path / "test.txt")
     assert metrics["BLEU"] == pytest.approx(bleu, abs=1e-9)
 
 
@@ -112,3 +113,31 @@ def test_infer_reads_a_plain_text_file_without_references(trained, toy_parallel,
         "--data_layer_params/use_targets=False",
     )
     assert out == infer(config, logdir, tmp_path / "all.txt")[:5]
+
+
+def test_infer_input_plain_text_and_the_python_api_translate_like_infer(trained, toy_parallel, tmp_path, capsys):
+    """--infer_input with a plain text file: one translation per line, no BLEU; open_s2s.load(...).translate
+    from the logdir and from the export equals infer."""
+    import open_s2s
+
+    config, logdir = trained
+    lines = (toy_parallel / "test.src").read_text().splitlines()
+    plain = tmp_path / "plain.en"
+    plain.write_text("\n".join(lines[:7]) + "\n")
+    capsys.readouterr()
+    out = infer(config, logdir, tmp_path / "plain.txt", f"--infer_input={plain}")
+    printed = capsys.readouterr().out
+    assert "BLEU" not in printed and "infer data: source_file" in printed
+    expected = infer(config, logdir, tmp_path / "all.txt")
+    assert out == expected[:7]
+    export_dir = tmp_path / "export"
+    assert (
+        runner.main([f"--config_file={config}", "--mode=export", f"--logdir={logdir}", f"--export_dir={export_dir}"])
+        == 0
+    )
+    for source in (str(logdir), str(export_dir)):
+        model = open_s2s.load(source)
+        assert type(model).__name__ == "Translator"
+        assert model.translate(lines, batch_size=5) == expected
+        text, score = model.translate(lines[0], return_scores=True)
+        assert text == expected[0] and np.isfinite(score)

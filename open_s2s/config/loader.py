@@ -33,6 +33,35 @@ MODE_SECTIONS = {"train": "train_params", "eval": "eval_params", "infer": "infer
 SELECTORS = ("encoder", "decoder", "loss", "data_layer")
 
 
+ENVIRONMENT_HINT = (
+    "run the project's environment: `source .venv/bin/activate` in the repository (created by `make setup`), "
+    "or call .venv/bin/python"
+)
+
+
+class EnvironmentProblem(ConfigError):
+    """The Python running open_s2s lacks a dependency (not a mistake in the config)."""
+
+
+def missing_dependency(error: ImportError) -> str | None:
+    """The top-level package an ImportError says is not installed, or None.
+
+    ``from open_s2s.encoders import NoSuchEncoder`` in a config is the config's mistake; a
+    ``No module named 'tensorflow'`` raised anywhere below it is the environment's.
+    """
+    name = getattr(error, "name", None)
+    if not isinstance(error, ModuleNotFoundError) or not name:
+        return None
+    top = name.split(".")[0]
+    if top == "open_s2s" or top.startswith("open_s2s_config_"):
+        return None
+    try:
+        installed = importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        installed = False
+    return None if installed else top
+
+
 def load_module(config_file: str):
     """Imports a config file as a module, with errors that name the file."""
     if not os.path.isfile(config_file):
@@ -45,6 +74,12 @@ def load_module(config_file: str):
     except SyntaxError as e:
         raise ConfigError(f"{config_file}:{e.lineno}: syntax error: {e.msg}") from e
     except ImportError as e:
+        missing = missing_dependency(e)
+        if missing:
+            raise EnvironmentProblem(
+                f"{config_file} needs the module '{missing}', which this Python ({sys.executable}) does not "
+                f"have: {ENVIRONMENT_HINT}"
+            ) from e
         raise ConfigError(f"{config_file}: {e} (check the imports at the top of the config)") from e
     except Exception as e:  # NameError, KeyError, ... raised while executing the config
         lines = [f.lineno for f in traceback.extract_tb(e.__traceback__) if f.filename == config_file]
@@ -240,6 +275,7 @@ def dump_config(path: str, config_file: str, mode: str, model_cls, params: Mappi
     here = os.path.dirname(os.path.abspath(__file__))
     record = {
         "config_file": os.path.abspath(config_file),
+        "cwd": os.getcwd(),  # relative data paths in params are relative to it
         "mode": mode,
         "command_line": [sys.executable] + sys.argv,
         "git_revision": git_revision(here),

@@ -404,12 +404,24 @@ def _power_to_features(power: tf.Tensor, params: FeatureParams) -> tf.Tensor:
 
 def _normalize(features: tf.Tensor, mask: tf.Tensor, divide: bool = True) -> tf.Tensor:
     """Per-utterance, per-feature mean (and std) over the frames where ``mask`` is 1."""
-    count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)
-    mean = tf.reduce_sum(features * mask, axis=1, keepdims=True) / count
+    count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1.0)  # exact: a sum of ones
+    mean = _sum_over_valid_frames(features * mask, count) / count
     if not divide:
         return features - mean
-    var = tf.reduce_sum(tf.square((features - mean) * mask), axis=1, keepdims=True) / count
+    var = _sum_over_valid_frames(tf.square((features - mean) * mask), count) / count
     return (features - mean) / (tf.sqrt(var) + 1e-5)
+
+
+def _sum_over_valid_frames(x: tf.Tensor, count: tf.Tensor) -> tf.Tensor:
+    """``[batch, frames, F]`` (zero past each length) -> ``[batch, 1, F]`` sums of the first ``count`` frames.
+
+    Not ``reduce_sum`` over the padded axis: its summation order depends on the padded length,
+    so a sequence's features moved by ~1e-6 with the batch it came in, enough for a weakly trained
+    network to change a transcript between --mode=infer and the Python API. A running sum
+    read at the last valid frame adds the same numbers in the same order whatever follows.
+    """
+    last = tf.cast(count[:, 0, 0], tf.int32) - 1
+    return tf.gather(tf.cumsum(x, axis=1), last, axis=1, batch_dims=1)[:, None, :]
 
 
 def compute_features(audio, audio_length, params: FeatureParams, training: bool = False):

@@ -7,7 +7,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from open_s2s.config.params import Param, collect_params, validate
+from open_s2s.config.params import ConfigError, Param, collect_params, validate
 from open_s2s.data.data_spec import DataSpec
 
 MODES = ("train", "eval", "infer")
@@ -84,3 +84,22 @@ class DataLayer:
     def sample_names(self) -> list[str]:
         """Name of each sample in input order: the first column of infer output."""
         raise NotImplementedError
+
+    # Params that say which data a layer reads, in the order describe() lists them.
+    DATA_KEYS = ("dataset_files", "source_file", "target_file", "dataset_location", "split")
+
+    def describe(self) -> dict[str, Any]:
+        """What data this layer reads (its data params that are set, and the sample count):
+        eval and infer print it and keep it in their metrics JSON."""
+        where = {k: self.params[k] for k in self.DATA_KEYS if k in self.params and self.params[k] is not None}
+        return {**where, "num_samples": self.num_samples}
+
+    def reference(self, index: int) -> str | None:
+        """The reference of sample ``index`` as text (transcript, label, translation), or None
+        when the input has none; infer writes it beside the prediction."""
+        return None
+
+    @classmethod
+    def infer_input_params(cls, paths: list[str]) -> dict[str, Any]:
+        """``data_layer_params`` that make infer read ``paths`` (``run.py --infer_input``)."""
+        raise ConfigError(f"--infer_input: {cls.__name__} has no infer input; set its data_layer_params instead")

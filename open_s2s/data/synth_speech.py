@@ -474,7 +474,9 @@ def synthesize_corpus(
     Raises:
         MissingDependencyError: If espeak-ng or sox is missing.
     """
-    out_dir = os.path.abspath(out_dir)
+    # The real path: a corpus reached through a link is the same corpus (reused, not rebuilt),
+    # and its CSVs name the files wherever the link goes.
+    out_dir = os.path.realpath(out_dir)
     settings = _settings(out_dir, num_train, num_dev, num_test, seed, relative_paths)
     meta = None if force else existing_metadata(out_dir, settings)
     if meta is not None:

@@ -47,7 +47,10 @@ class CTCBeamSearchDecoder:
         logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
         self.vocab = tuple(vocab)
         self.beam_width = beam_width
-        self.decoder = build_ctcdecoder(list(vocab) + [""], kenlm_model_path=lm_path, alpha=alpha, beta=beta)
+        from open_s2s.quiet import filtered_stderr  # noqa: PLC0415
+
+        with filtered_stderr():  # kenlm's binary-format advice and progress bar, written from C++
+            self.decoder = build_ctcdecoder(list(vocab) + [""], kenlm_model_path=lm_path, alpha=alpha, beta=beta)
 
     def set_weights(self, alpha: float, beta: float) -> None:
         """Changes the LM weight and word bonus without reloading the LM."""

@@ -1,4 +1,4 @@
-"""SavedModel serving module for speech recognition: raw 16 kHz audio in, text out."""
+"""SavedModel serving module for speech recognition: raw audio in, text out."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from open_s2s.data import keys
 from open_s2s.data.audio import FeatureParams, compute_features
+from open_s2s.data.resample import ANY_RATE_SIGNATURE, mix_down, resample
 from open_s2s.data.vocab import tf_ids_to_text
 from open_s2s.decoding.ctc import ctc_greedy_decode_dense
 
@@ -17,6 +18,12 @@ class Speech2TextServing(tf.Module):
     returns ``transcript`` string [batch], greedy ``ids`` int32 [batch, max_len]
     (padded with -1), ``ids_length`` [batch], and CTC ``log_probs`` float32
     [batch, frames, vocab + 1] with ``log_probs_length`` [batch] for external decoders.
+
+    ``audio`` is mono at the model's rate (``feature_params.sample_freq``, in the export's
+    manifest and ``assets/``). ``serving_any_rate(audio float32 [batch, samples, channels],
+    audio_length int32 [batch], sample_rate int32 [])`` takes any channel count (mixed down)
+    and a rate of ``open_s2s.data.resample.SUPPORTED_RATES`` (resampled in the graph; another
+    rate fails naming them), with the same outputs.
 
     ``serve_tflite`` (same inputs) returns the numeric outputs only (``ids``, ``ids_length``,
     ``log_probs``, ``log_probs_length``) through TFLite built-in ops (see export/tflite.py).
@@ -46,6 +53,14 @@ class Speech2TextServing(tf.Module):
             "log_probs": generated["log_probs"],
             "log_probs_length": generated["log_probs_length"],
         }
+
+    @tf.function(input_signature=ANY_RATE_SIGNATURE)
+    def serve_any_rate(self, audio, audio_length, sample_rate):
+        mono, lengths = resample(mix_down(audio), audio_length, sample_rate, self.feature_params.sample_freq)
+        return self.serve(mono, lengths)
+
+    def extra_signatures(self) -> dict:
+        return {"serving_any_rate": self.serve_any_rate}
 
     @tf.function(input_signature=_SIGNATURE)
     def serve_tflite(self, audio, audio_length):

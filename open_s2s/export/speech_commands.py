@@ -9,6 +9,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from open_s2s.data import keys
 from open_s2s.data.audio import FeatureParams, compute_features
+from open_s2s.data.resample import ANY_RATE_SIGNATURE, mix_down, resample
 from open_s2s.data.speech_commands.speech_commands_data_layer import fit_clip
 
 
@@ -20,6 +21,10 @@ class SpeechCommandsServing(tf.Module):
     the data layer does in eval, then returns ``label`` string [batch], ``label_id``
     int32 [batch], ``probability`` float32 [batch] and ``probabilities`` float32
     [batch, num_classes].
+
+    ``serving_any_rate(audio [batch, samples, channels], audio_length, sample_rate int32 [])``
+    mixes channels down and resamples a rate of ``open_s2s.data.resample.SUPPORTED_RATES``
+    in the graph, with the same outputs.
 
     ``write_extras(export_dir)`` adds ``model.tflite`` (TFLite built-in ops only; input
     float32 [1, clip samples] of audio in [-1, 1]; outputs the float32 probabilities
@@ -58,6 +63,14 @@ class SpeechCommandsServing(tf.Module):
             "probability": tf.reduce_max(out["probabilities"], axis=-1),
             "probabilities": out["probabilities"],
         }
+
+    @tf.function(input_signature=ANY_RATE_SIGNATURE)
+    def serve_any_rate(self, audio, audio_length, sample_rate):
+        mono, lengths = resample(mix_down(audio), audio_length, sample_rate, self.feature_params.sample_freq)
+        return self.serve(mono, lengths)
+
+    def extra_signatures(self) -> dict:
+        return {"serving_any_rate": self.serve_any_rate}
 
     def tflite_model(self) -> bytes:
         """The single-clip function as a TFLite flatbuffer (built-in ops only)."""

@@ -167,13 +167,29 @@ class TFLiteSpeech2Text:
     """Runs an exported speech model with the TFLite interpreter, one utterance at a time.
 
     Args:
-      path: the ``.tflite`` file.
-      vocab: the characters of the model's vocab (the blank is the last class).
+      path: an export directory written with ``--export_tflite`` (its ``model.tflite`` and
+        the vocabulary in ``assets/data_spec.json``), or a ``.tflite`` file (inside such a
+        directory, or with ``vocab``).
+      vocab: the characters of the model's vocab (the blank is the last class); None = the export's.
       num_threads: interpreter threads.
+
+    ``sample_rate`` is the rate the model takes (mono float32 in [-1, 1]); ``transcribe``
+    does not resample (``open_s2s.data.audio_io.prepare_audio`` does).
     """
 
-    def __init__(self, path: str, vocab, num_threads: int = 1):
-        self.interpreter = tf.lite.Interpreter(model_path=path, num_threads=num_threads)
+    def __init__(self, path: str, vocab=None, num_threads: int = 1):
+        model_path, export_dir = _tflite_paths(path)
+        self.sample_rate = None
+        if export_dir is not None:
+            from open_s2s.data.data_spec import DataSpec  # noqa: PLC0415
+            from open_s2s.export.assets import read_asset_json  # noqa: PLC0415
+
+            spec = DataSpec.from_dict(read_asset_json(export_dir, "data_spec.json"))
+            vocab = spec.target.vocab if vocab is None else vocab
+            self.sample_rate = spec.source.sample_rate
+        if vocab is None:
+            raise ConfigError(f"{path}: not in an open_s2s export directory; pass vocab= (the model's characters)")
+        self.interpreter = tf.lite.Interpreter(model_path=model_path, num_threads=num_threads)
         self.runner = self.interpreter.get_signature_runner("serving_default")
         self.vocab = tuple(vocab)
 
@@ -188,3 +204,21 @@ class TFLiteSpeech2Text:
         ids = out["ids"][0, : int(out["ids_length"][0])]
         text = "".join(self.vocab[int(i)] for i in ids)
         return text, out["log_probs"][0, : int(out["log_probs_length"][0])]
+
+
+def _tflite_paths(path: str) -> tuple[str, str | None]:
+    """``(the .tflite file, its export directory or None)`` for an export directory or a file."""
+    from open_s2s.export.saved_model import read_manifest  # noqa: PLC0415
+
+    if os.path.isdir(path):
+        manifest = read_manifest(path)
+        name = (manifest or {}).get("tflite")
+        if not name:
+            raise ConfigError(
+                f"{path}: no TFLite model in this directory (export with --export_tflite=FILE to add model.tflite)"
+            )
+        return os.path.join(path, name), path
+    if not os.path.isfile(path):
+        raise ConfigError(f"{path}: no such TFLite model or export directory")
+    directory = os.path.dirname(os.path.abspath(path))
+    return path, directory if read_manifest(directory) is not None else None

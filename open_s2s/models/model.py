@@ -154,14 +154,20 @@ class EncoderDecoderModel(keras.Model):
         raise NotImplementedError
 
     infer_header: tuple[str, ...] = ()
+    # Column of infer output holding the input's reference (when the input has references).
+    infer_reference_column = "reference"
     INFER_FILE = "infer.csv"  # default --infer_output_file name in the logdir
 
-    def write_inference(self, path: str, names: list[str], rows: list[tuple[int, Any]]) -> str:
-        """Writes infer output (default: a CSV of ``infer_header`` rows, in input order); returns
-        a one-line description for the console."""
+    def write_inference(
+        self, path: str, names: list[str], rows: list[tuple[int, Any]], references: list[str | None] | None = None
+    ) -> str:
+        """Writes infer output (default: a CSV of ``infer_header`` rows, in input order; with
+        ``references``, indexed like ``names``, one more column ``infer_reference_column``);
+        returns a one-line description for the console."""
         from open_s2s.training.evaluation import write_infer_csv  # noqa: PLC0415
 
-        write_infer_csv(path, self.infer_header, names, rows)
+        header = self.infer_header + ((self.infer_reference_column,) if references is not None else ())
+        write_infer_csv(path, header, names, rows, references)
         return f"wrote {len(rows)} predictions to {path}"
 
     def check_data(self, data_layer) -> None:

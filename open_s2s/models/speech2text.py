@@ -25,6 +25,7 @@ class Speech2Text(EncoderDecoderModel):
     PRIMARY_METRIC = ("WER", True)
     OBJECTS_UNIT = "audio seconds"
     infer_header = ("wav_filename", "predicted_transcript")
+    infer_reference_column = "transcript"
 
     def ids_to_text(self, ids: np.ndarray, length: int) -> str:
         return ids_to_text(ids[:length], self.data_spec.target.vocab)

@@ -22,6 +22,7 @@ class SpeechCommands(EncoderDecoderModel):
     PRIMARY_METRIC = ("accuracy", False)
     OBJECTS_UNIT = "clips"
     infer_header = ("wav_filename", "predicted_label", "probability")
+    infer_reference_column = "label"
 
     def __init__(self, params, data_spec, **kwargs):
         super().__init__(params, data_spec, **kwargs)
@@ -61,9 +62,11 @@ class SpeechCommands(EncoderDecoderModel):
         return rows
 
     def score_inference(self, data_layer, rows):
-        """Accuracy of infer output against the data layer's labels."""
+        """Accuracy of infer output against the data layer's labels (clips without one are skipped)."""
         names = list(self.labels)
-        return self.finalize_eval([(i, data_layer.label_of(i), names.index(row[0])) for i, row in rows])
+        records = [(i, data_layer.label_of(i), names.index(row[0])) for i, row in rows]
+        records = [r for r in records if r[1] >= 0]
+        return self.finalize_eval(records) if records else {}
 
     def objects_in_batch(self, batch):
         return tf.cast(tf.shape(batch[keys.TARGET])[0], tf.float32)

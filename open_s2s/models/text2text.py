@@ -113,15 +113,17 @@ class Text2Text(EncoderDecoderModel):
     def infer_batch(self, batch, generated):
         return [(int(i), h) for i, h in zip(batch[keys.INDEX].tolist(), self.hypotheses(generated))]
 
-    def write_inference(self, path, names, rows):
-        """One translation per input line (``.csv``: source and translation columns)."""
+    def write_inference(self, path, names, rows, references=None):
+        """One translation per input line (``.csv``: source and translation columns, and the
+        reference with ``references``)."""
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             if path.endswith(".csv"):
                 writer = csv.writer(f)
-                writer.writerow(self.infer_header)
-                writer.writerows([names[i], text] for i, text in rows)
+                refs = references is not None
+                writer.writerow(self.infer_header + (("reference",) if refs else ()))
+                writer.writerows([names[i], text] + ([references[i] or ""] if refs else []) for i, text in rows)
             else:
                 f.writelines(text.replace("\n", " ") + "\n" for _, text in rows)
         os.replace(tmp, path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from open_s2s.config.params import ConfigError
 from open_s2s.modes.building import (
     EXIT_DATA_ERROR,
     EXIT_DIVERGED,
@@ -36,6 +37,7 @@ __all__ = [
 def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dict]]) -> int:
     from open_s2s.modes import export, inference, train  # noqa: PLC0415
 
+    check_mode_flags(args)
     if args.mode in ("train", "train_eval"):
         return train.train(args, logdir, model_cls, resolved)
     params = resolved[args.mode][1]
@@ -43,10 +45,36 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
     if args.mode == "export":
         return export.export(args, logdir, model_cls, params)
     checkpoint = checkpoint_for_inference(args, logdir)  # fail fast, before reading the data
+    if args.mode == "infer" and args.infer_input:
+        params = with_infer_input(params, args.infer_input)
     data_layer = make_data_layer(params, "eval" if args.mode == "eval" else "infer")
     model = build_model(model_cls, params, data_layer.spec)
     restore_for_inference(model, checkpoint)
     if args.mode == "eval":
         model.check_data(data_layer)
-        return inference.run_eval(model, data_layer, logdir, runtime)
-    return inference.run_infer(model, data_layer, args, logdir, runtime)
+        return inference.run_eval(model, data_layer, logdir, runtime, checkpoint)
+    return inference.run_infer(model, data_layer, args, logdir, runtime, checkpoint)
+
+
+# Flags that only one mode reads: given with another mode they would be silently ignored.
+MODE_FLAGS = {
+    "infer_input": "infer",
+    "infer_output_file": "infer",
+    "save_logits": "infer",
+    "export_dir": "export",
+    "export_tflite": "export",
+    "overwrite": "export",
+}
+
+
+def check_mode_flags(args) -> None:
+    for flag, mode in MODE_FLAGS.items():
+        if getattr(args, flag, None) and args.mode != mode:
+            raise ConfigError(f"--{flag} is for --mode={mode}, not --mode={args.mode}")
+
+
+def with_infer_input(params: dict, infer_input: str) -> dict:
+    """``params`` whose data layer reads ``--infer_input`` (comma-separated) instead of infer_params' data."""
+    paths = [p for p in infer_input.split(",") if p]
+    overrides = params["data_layer"].infer_input_params(paths)
+    return {**params, "data_layer_params": {**params["data_layer_params"], **overrides}}

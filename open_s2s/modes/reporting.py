@@ -22,7 +22,12 @@ class EvalHook:
 
     def __init__(self, model, eval_dl, params, logdir, trainer, runtime):
         self.model, self.eval_dl, self.every = model, eval_dl, params["eval_steps"]
-        self.dataset = eval_dl.build_dataset(runtime.input_context())
+        context = runtime.input_context()
+        self.dataset = eval_dl.build_dataset(context)
+        # examples this process evaluates (the progress bar's total), as Dataset.shard keeps them
+        self.total = eval_dl.num_samples
+        if context is not None and context.num_input_pipelines > 1:
+            self.total = len(range(context.input_pipeline_id, eval_dl.num_samples, context.num_input_pipelines))
         self.writer = tf.summary.create_file_writer(os.path.join(logdir, "eval")) if runtime.is_chief else None
         metric, lower = model.PRIMARY_METRIC
         self.best = ckpt_lib.BestKeeper(trainer.checkpoint, logdir, metric, lower, params["num_checkpoints"])
@@ -37,7 +42,12 @@ class EvalHook:
 
     def run(self, step: int) -> dict[str, float]:
         metrics, records = evaluation.evaluate(
-            self.model, self.dataset, predict_fn=self.eval_fn, gather=self.gather, progress=self.is_chief
+            self.model,
+            self.dataset,
+            total=self.total,
+            predict_fn=self.eval_fn,
+            gather=self.gather,
+            progress=self.is_chief,
         )
         self.last_step = step
         log.info("eval at step %d: %s", step, format_metrics(metrics))

@@ -1,6 +1,7 @@
 """JSON-lines manifests in dataset_files, and the optional feature cache."""
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -137,3 +138,57 @@ def test_cache_refuses_waveform_augmentation(corpus):
     params = _params(corpus, ["data.csv"], cache_features=True, augmentation={"speed_perturbation_ratio": 0.1})
     with pytest.raises(ConfigError, match="cache_features cannot keep the waveform augmentation random"):
         Speech2TextDataLayer(params, "train", batch_size=2)
+
+
+# ---------------------------------------------------------------------------- unlabeled inputs (issue 16)
+
+
+def test_every_input_kind_lists_the_same_audio(corpus, tmp_path):
+    """A CSV of wav_filename alone, a directory, a glob and a list of paths name the audio in order;
+    the layer reads each exactly like the labeled CSV's rows (infer mode)."""
+    wavs = [str(corpus / "wavs" / f"{i}.wav") for i in range(len(TEXTS))]
+    (tmp_path / "only.csv").write_text("wav_filename\n" + "".join(f"wavs/{i}.wav\n" for i in range(len(TEXTS))))
+    (tmp_path / "list.txt").write_text("# one path per line\n\n" + "".join(w + "\n" for w in wavs))
+    shutil.copytree(corpus / "wavs", tmp_path / "folder" / "deeper")
+    (tmp_path / "folder" / "README").write_text("not audio")
+    kinds = {
+        "csv": [str(corpus / "data.csv")],
+        "csv_wav_filename_only": [str(tmp_path / "only.csv")],
+        "list": [str(tmp_path / "list.txt")],
+        "directory": [str(tmp_path / "folder")],
+        "glob": [str(corpus / "wavs" / "*.wav")],
+    }
+    shutil.copytree(corpus / "wavs", tmp_path / "wavs")  # only.csv's relative paths resolve next to it
+    labeled = Speech2TextDataLayer(_params(corpus, ["data.csv"]), "infer", batch_size=5)
+    reference = _examples(labeled)
+    for kind, files in kinds.items():
+        dl = Speech2TextDataLayer({**_params(corpus, []), "dataset_files": files}, "infer", batch_size=2)
+        assert [os.path.basename(p) for p in dl.wav_filenames] == [f"{i}.wav" for i in range(len(TEXTS))], kind
+        if kind == "csv":
+            continue
+        assert [dl.reference(i) for i in range(dl.num_samples)] == [None] * len(TEXTS)
+        for key, (features, _) in _examples(dl).items():
+            np.testing.assert_array_equal(features, reference[key][0])
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("h.csv", "filename,transcript\nwavs/0.wav,yes\n", r"h\.csv:1: expected a header starting with wav_filename"),
+        ("c.csv", "wav_filename,text\nwavs/0.wav,yes\n", r"c\.csv:1: unknown column 'text'.*transcript"),
+        ("l.txt", "wavs/0.wav\nwavs/0.txt\n", r"l\.txt:2: 'wavs/0\.txt' is not an audio file name"),
+        ("e.txt", "# nothing\n", r"e\.txt: no audio paths"),
+    ],
+)
+def test_bad_unlabeled_inputs_name_file_and_line(corpus, name, content, message):
+    (corpus / name).write_text(content)
+    with pytest.raises(DataError, match=message):
+        read_dataset_file(str(corpus / name))
+
+
+def test_an_empty_directory_and_a_glob_without_match_are_data_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no audio files"):
+        read_dataset_file(str(tmp_path / "empty"))
+    with pytest.raises(DataError, match=r"\*\.flac: the pattern matches no file"):
+        read_dataset_file(str(tmp_path / "*.flac"))

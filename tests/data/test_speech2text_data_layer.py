@@ -172,7 +172,8 @@ def test_empty_transcripts_allowed_in_infer_only(corpus, tmp_path):
 def _bad_csv(corpus, tmp_path, case):
     wav = corpus / "wavs" / "1.wav"
     rows = {
-        "header": ("wav_filename,transcript\n", "", ":1: expected the header"),
+        "header": ("filename,wav_filesize,transcript\n", "", ":1: expected a header starting with wav_filename"),
+        "column": ("wav_filename,wav_filesize,transcipt\n", "", ":1: unknown column 'transcipt'.*transcript"),
         "missing": (HEADER, "nowhere/x.wav,0,yes\n", ":3: audio file not found"),
         "corrupt": (HEADER, "corrupt.wav,0,yes\n", ":3: cannot read audio file"),
         "empty": (HEADER, f"{wav},0,\n", ":3: empty transcript"),
@@ -189,7 +190,7 @@ def _bad_csv(corpus, tmp_path, case):
 
 
 # (A transcript CTC cannot align is found with the model: tests/models/test_ctc_alignment.py.)
-@pytest.mark.parametrize("case", ["header", "missing", "corrupt", "empty", "unknown_char", "sample_rate"])
+@pytest.mark.parametrize("case", ["header", "column", "missing", "corrupt", "empty", "unknown_char", "sample_rate"])
 def test_bad_input_raises_data_error_naming_file_and_line(corpus, tmp_path, case):
     csv_path, message = _bad_csv(corpus, tmp_path, case)
     with pytest.raises(DataError, match=f"bad\\.csv{message}") as info:

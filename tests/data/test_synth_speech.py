@@ -127,6 +127,19 @@ def test_idempotent_and_metadata(corpus, capsys):
 
 
 @needs_tts
+def test_a_corpus_reached_through_a_symlink_is_reused(corpus, tmp_path):
+    """The same directory under another name (a link, as scripts/check_readme.py's copy of the
+    repository has for data/) is the same corpus: kept, not rebuilt with paths through the link."""
+    out, _ = corpus
+    os.symlink(out, tmp_path / "link")
+    mtime = os.path.getmtime(os.path.join(out, "metadata.json"))
+    again = synth_speech.synthesize_corpus(
+        str(tmp_path / "link"), SIZES["train"], SIZES["dev"], SIZES["test"], seed=3, jobs=2, progress=False
+    )
+    assert again["reused"] is True and os.path.getmtime(os.path.join(out, "metadata.json")) == mtime
+
+
+@needs_tts
 def test_relative_paths(tmp_path):
     out = str(tmp_path / "rel")
     synth_speech.synthesize_corpus(out, 2, 1, 1, seed=5, jobs=1, relative_paths=True, progress=False)

@@ -75,8 +75,9 @@ def test_infer_csv_rows(exported, tmp_path):
     dl, expected = parity.in_process(config, logdir)
     with open(os.path.join(os.path.dirname(logdir), "pred.csv")) as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["wav_filename", "predicted_label", "probability"]
+    assert rows[0] == ["wav_filename", "predicted_label", "probability", "label"]  # the reference beside
     assert [r[0] for r in rows[1:]] == dl.sample_names
     names = list(dl.spec.target.vocab)
     assert [names.index(r[1]) for r in rows[1:]] == expected.argmax(axis=1).tolist()
     np.testing.assert_allclose([float(r[2]) for r in rows[1:]], expected.max(axis=1), atol=1e-4)
+    assert [r[3] for r in rows[1:]] == [names[dl.label_of(i)] for i in range(dl.num_samples)]

@@ -80,6 +80,7 @@ class _Row:
     pcm_bytes: int = 0
     channels: int = 1
     where: str = ""  # dataset file and line, for messages
+    sample_rate: int = 0  # of the file; infer resamples files whose rate is not sample_freq
 
 
 @dataclass(frozen=True)
@@ -95,17 +96,19 @@ class Utterance:
 class Speech2TextDataLayer(DataLayer):
     """Audio + transcript pairs from OpenSeq2Seq CSVs or JSON-lines manifests, as feature batches.
 
-    ``dataset_files`` are read by extension (``open_s2s.data.speech2text.manifests``):
-    ``.json``/``.jsonl`` manifests (``audio_filepath``, ``duration``, ``text``), else CSVs
-    with the header ``wav_filename,wav_filesize,transcript``; several files are
-    concatenated in order. A relative audio path is looked up first against the
-    current directory, then against the dataset file's directory. Every row is checked
-    when the layer is constructed (file exists, readable audio, sample rate equal to
-    ``sample_freq``, manifest duration equal to the header's, transcript non-empty
+    ``dataset_files`` are read by kind (``open_s2s.data.speech2text.manifests``):
+    ``.json``/``.jsonl`` manifests (``audio_filepath``, ``duration``, ``text``), CSVs with a
+    header (OpenSeq2Seq's ``wav_filename,wav_filesize,transcript``, or ``wav_filename``
+    alone), and for inference directories, glob patterns and text files of audio paths;
+    several are concatenated in order. A relative audio path is looked up first against
+    the current directory, then against the dataset file's directory. Every row is
+    checked when the layer is constructed (file exists, readable audio, sample rate equal
+    to ``sample_freq``, manifest duration equal to the header's, transcript non-empty
     outside infer mode, characters covered by the vocab); problems raise ``DataError``
-    naming the dataset file and line. Audio at another sample rate is refused, not
-    resampled: convert it once with ``sox in.wav -r 16000 out.wav``. LibriSpeech's folder
-    layout is converted to a CSV by ``python -m open_s2s.data.speech2text.librispeech``.
+    naming the dataset file and line. Train and eval refuse audio at another sample rate
+    (convert it once with ``sox in.wav -r 16000 out.wav``); infer resamples it with soxr
+    (``open_s2s.data.audio_io``, as the Python API does). LibriSpeech's folder layout is
+    converted to a CSV by ``python -m open_s2s.data.speech2text.librispeech``.
 
     Targets are characters of ``vocab_file`` or, with ``bpe: True``, the SentencePiece
     subwords of the model ``vocab_file`` (OpenSeq2Seq's keys; train one with
@@ -138,7 +141,8 @@ class Speech2TextDataLayer(DataLayer):
         "bpe": Param(bool, False, doc="Targets are SentencePiece subwords of the model in vocab_file."),
         "dataset_files": Param(
             list,
-            doc="CSVs (wav_filename,wav_filesize,transcript) or .json/.jsonl manifests (audio_filepath,duration,text).",
+            doc="CSVs (wav_filename,wav_filesize,transcript) or .json/.jsonl manifests (audio_filepath,duration,text); "
+            "infer also reads unlabeled data: CSVs without transcripts, directories, globs, text files of paths.",
             check=_nonempty_str_list,
         ),
         "sample_freq": Param(int, 16000, doc="Sample rate (Hz) every audio file must have.", check=positive),
@@ -200,8 +204,11 @@ class Speech2TextDataLayer(DataLayer):
             raise DataError(f"{type(self).__name__}: no samples left in {self.params['dataset_files']}")
         self._rows = rows
         self._formats = sorted({os.path.splitext(r.path)[1].lower() for r in rows})
+        # infer reads files at other rates too: all through one numpy reader (soxr), so that a
+        # file gives the same samples whatever else the dataset holds
+        self._resample = any(r.sample_rate != self.params["sample_freq"] for r in rows)
         # every file a 16-bit WAV located at load time: decode without parsing headers in the graph
-        self._pcm = all(r.pcm_offset >= 0 for r in rows)
+        self._pcm = not self._resample and all(r.pcm_offset >= 0 for r in rows)
 
     # ------------------------------------------------------------------ public API
 
@@ -252,6 +259,15 @@ class Speech2TextDataLayer(DataLayer):
 
     def transcript(self, index: int) -> str:
         return ids_to_text(self._rows[index].ids, self.vocab)
+
+    def reference(self, index: int) -> str | None:
+        """The transcript of row ``index``, or None when the input has none."""
+        return self.transcript(index) if self._rows[index].ids else None
+
+    @classmethod
+    def infer_input_params(cls, paths: list[str]) -> dict[str, Any]:
+        """``data_layer_params`` that make infer transcribe ``paths`` (``run.py --infer_input``)."""
+        return {"dataset_files": list(paths)}
 
     def ids_to_text(self, ids: Sequence[int]) -> str:
         return ids_to_text(ids, self.vocab)
@@ -321,7 +337,12 @@ class Speech2TextDataLayer(DataLayer):
 
     def _load_audio(self, ex: dict) -> dict:
         """Decodes the audio and applies waveform augmentation (train mode only)."""
-        if self._pcm:
+        if self._resample:
+            for key in ("pcm_offset", "pcm_bytes", "channels"):
+                ex.pop(key, None)
+            audio = tf.numpy_function(self._read_resampled, [ex.pop("path")], tf.float32, stateful=False)
+            audio.set_shape([None])
+        elif self._pcm:
             audio = decode_pcm16(ex.pop("path"), ex.pop("pcm_offset"), ex.pop("pcm_bytes"), ex.pop("channels", 1))
         else:
             file_format = self._formats[0][1:] if len(self._formats) == 1 else None
@@ -332,6 +353,11 @@ class Speech2TextDataLayer(DataLayer):
         ex[keys.AUDIO_LENGTH] = tf.shape(audio)[0]
         ex[keys.TARGET_LENGTH] = tf.size(ex[keys.TARGET], out_type=tf.int32)
         return ex
+
+    def _read_resampled(self, path: bytes) -> np.ndarray:
+        from open_s2s.data.audio_io import read_audio  # noqa: PLC0415
+
+        return read_audio(path.decode(), self.params["sample_freq"])
 
     def _batch_features(self, batch: dict) -> dict:
         """``AUDIO [batch, samples]`` -> ``SOURCE [batch, frames, features]`` (dither in train)."""
@@ -404,10 +430,11 @@ class Speech2TextDataLayer(DataLayer):
             info = read_audio_info(path)
         except DataError as e:
             raise DataError(f"{where}: {e}") from e
-        if info.sample_rate != self.params["sample_freq"]:
+        rate = self.params["sample_freq"]
+        if info.sample_rate != rate and self.mode != "infer":
             raise DataError(
-                f"{where}: {path} has sample rate {info.sample_rate} Hz, but sample_freq is "
-                f"{self.params['sample_freq']}; resample it, e.g. `sox in.wav -r {self.params['sample_freq']} out.wav`"
+                f"{where}: {path} has sample rate {info.sample_rate} Hz, but sample_freq is {rate}; resample it, "
+                f"e.g. `sox in.wav -r {rate} out.wav` (infer resamples such files itself)"
             )
         if entry.duration is not None and abs(entry.duration - info.duration) > _DURATION_TOLERANCE:
             raise DataError(
@@ -425,12 +452,13 @@ class Speech2TextDataLayer(DataLayer):
         return _Row(
             path,
             tuple(ids),
-            info.num_samples,
+            round(info.num_samples * rate / info.sample_rate),  # at sample_freq (infer resamples)
             info.duration,
             info.pcm_offset,
             info.pcm_bytes,
             info.channels,
             str(where),
+            info.sample_rate,
         )
 
     def _filter(self, rows: list[_Row]) -> list[_Row]:

@@ -27,6 +27,7 @@ from open_s2s.data.speech_commands import labels, layout, os2s_compat
 
 logger = logging.getLogger(__name__)
 _PROGRESS_MIN_FILES = 2000
+UNLABELED = -1  # label of an audio_files clip without one (infer)
 
 
 def _non_negative(value: Any) -> str | None:
@@ -108,6 +109,13 @@ class SpeechCommandsDataLayer(DataLayer):
             doc="OpenSeq2Seq's list files ('<class id>,<word>/<file>.wav' lines, e.g. v1-12-train.txt) "
             "relative to dataset_location; they replace split. None = Google's layout and lists.",
         ),
+        "audio_files": Param(
+            (list, type(None)),
+            None,
+            doc="Clips to use instead of a split of dataset_location: CSVs (wav_filename, optional label), JSON-lines "
+            "manifests (audio_filepath, optional label), directories, glob patterns or text files of paths. Labels "
+            "are class names, required outside infer; infer resamples clips at other rates. None = the split.",
+        ),
         "num_audio_features": Param(int, 64, doc="Mel bins.", check=positive),
         "input_type": Param(str, "logfbank", choices=("spectrogram", "mfcc", "logfbank"), doc="Feature type."),
         "sample_freq": Param(int, 16000, doc="Sample rate (Hz) every file must have.", check=positive),
@@ -187,7 +195,10 @@ class SpeechCommandsDataLayer(DataLayer):
         self.labels = labels.labels_for(self.label_set)
         self._noise_paths = layout.noise_files(p["dataset_location"])
         self._noise = [self._load_noise(path) for path in self._noise_paths]
-        if p["dataset_files"] is not None:
+        if p["audio_files"] is not None:
+            self.split = "audio_files"
+            examples = self._read_audio_files(p["audio_files"])
+        elif p["dataset_files"] is not None:
             self.split = "+".join(p["dataset_files"])
             examples = [
                 layout.Example(path, label)
@@ -204,10 +215,12 @@ class SpeechCommandsDataLayer(DataLayer):
                 [len(n) for n in self._noise],
                 self.clip_samples,
             )
-        infos = self._check_files([e.path for e in examples if e.noise_index < 0])
         if p["max_samples"] is not None:
             examples = examples[: p["max_samples"]]
+        infos = self._check_files([e.path for e in examples if e.noise_index < 0])
         self._examples = examples
+        # infer reads clips at other rates too, all through one numpy reader (soxr)
+        self._resample = any(i.sample_rate != p["sample_freq"] for i in infos.values())
         # where each word clip's samples are (silence clips: nothing to read)
         self._pcm = [infos[e.path] if e.noise_index < 0 else None for e in examples]
         if self._mixes_background and not self._noise:
@@ -256,7 +269,48 @@ class SpeechCommandsDataLayer(DataLayer):
         return [e.name(self.params["sample_freq"]) for e in self._examples]
 
     def label_of(self, index: int) -> int:
+        """Class id of example ``index``; ``UNLABELED`` (-1) for a clip of ``audio_files`` without one."""
         return self._examples[index].label
+
+    @classmethod
+    def infer_input_params(cls, paths: list[str]) -> dict[str, Any]:
+        """``data_layer_params`` that make infer classify ``paths`` (``run.py --infer_input``)."""
+        return {"audio_files": list(paths)}
+
+    def reference(self, index: int) -> str | None:
+        """The label name of example ``index``, or None without one."""
+        label = self._examples[index].label
+        return None if label == UNLABELED else self.labels[label]
+
+    def describe(self) -> dict[str, Any]:
+        """What data this layer reads (printed by eval/infer and kept in their metrics JSON)."""
+        p = self.params
+        where = (
+            {"audio_files": p["audio_files"]}
+            if p["audio_files"] is not None
+            else {"dataset_location": p["dataset_location"], "split": self.split}
+        )
+        return {**where, "num_samples": self.num_samples}
+
+    def _read_audio_files(self, specs: list[str]) -> list[layout.Example]:
+        from open_s2s.config.params import suggest  # noqa: PLC0415
+        from open_s2s.data.speech2text.manifests import read_dataset_file  # noqa: PLC0415
+
+        examples = []
+        for spec in specs:
+            for entry in read_dataset_file(spec, reference_column="label", manifest_key="label"):
+                name = entry.transcript.strip()
+                if not name and self.mode != "infer":
+                    raise DataError(f"{entry.where}: no label for {entry.path} (needed outside infer mode)")
+                if name and name not in self.labels:
+                    raise DataError(
+                        f"{entry.where}: label {name!r} is not a class of {self.label_set}"
+                        f"{suggest(name, self.labels)}; classes: {', '.join(self.labels)}"
+                    )
+                examples.append(layout.Example(entry.path, self.labels.index(name) if name else UNLABELED))
+        if not examples:
+            raise DataError(f"audio_files {specs}: no clips")
+        return examples
 
     def build_dataset(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
         ex = self._examples
@@ -301,10 +355,20 @@ class SpeechCommandsDataLayer(DataLayer):
         """Word clips decoded to float samples; silence clips keep their noise reference."""
         is_word = ex["noise_index"] < 0
         path, offset, nbytes, channels = (ex.pop(k) for k in ("path", "pcm_offset", "pcm_bytes", "channels"))
+        if self._resample:  # only user clips (audio_files in infer), no silence clips
+            audio = tf.numpy_function(self._read_resampled, [path], tf.float32, stateful=False)
+            audio.set_shape([None])
+            ex["audio"] = audio
+            return ex
         ex["audio"] = tf.cond(
             is_word, lambda: decode_pcm16(path, offset, nbytes, channels), lambda: tf.zeros([0], tf.float32)
         )
         return ex
+
+    def _read_resampled(self, path: bytes) -> np.ndarray:
+        from open_s2s.data.audio_io import read_audio  # noqa: PLC0415
+
+        return read_audio(path.decode(), self.params["sample_freq"])
 
     def _features(self, ex: dict) -> dict:
         training = self.mode == "train"
@@ -389,10 +453,10 @@ class SpeechCommandsDataLayer(DataLayer):
         rate = self.params["sample_freq"]
         for path in it:
             info = read_audio_info(path)  # raises DataError naming the file
-            if info.sample_rate != rate:
+            if info.sample_rate != rate and not (self.mode == "infer" and self.split == "audio_files"):
                 raise DataError(
                     f"{path} has sample rate {info.sample_rate} Hz, but sample_freq is {rate}; "
-                    f"resample it, e.g. `sox in.wav -r {rate} out.wav`"
+                    f"resample it, e.g. `sox in.wav -r {rate} out.wav` (infer resamples the clips of audio_files)"
                 )
             infos[path] = info
         return infos

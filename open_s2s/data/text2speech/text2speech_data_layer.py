@@ -236,6 +236,12 @@ class Text2SpeechDataLayer(DataLayer):
         """The resolved WAV of each line (empty strings in infer mode)."""
         return [r.path for r in self._rows]
 
+    @classmethod
+    def infer_input_params(cls, paths: list[str]) -> dict[str, Any]:
+        """``data_layer_params`` that make infer synthesize the lines of ``paths`` (``--infer_input``):
+        text files, one sentence per line (or ``UNUSED|UNUSED|text`` lines)."""
+        return {"dataset_files": list(paths)}
+
     @property
     def pad_vector(self) -> np.ndarray:
         """``[num_features]``: the value of EOS and padding frames."""

@@ -204,6 +204,17 @@ class ParallelTextDataLayer(DataLayer):
             return None
         return self.tgt_encoder.detokenize_line(self._target_lines[index])
 
+    def reference(self, index: int) -> str | None:
+        """The reference translation of line ``index``, or None without targets (infer output)."""
+        return self.target_text(index)
+
+    @classmethod
+    def infer_input_params(cls, paths: list[str]) -> dict[str, Any]:
+        """``data_layer_params`` that make infer translate the lines of ``paths[0]`` (``--infer_input``)."""
+        if len(paths) != 1:
+            raise ConfigError(f"--infer_input: {cls.__name__} translates one text file, got {len(paths)}: {paths}")
+        return {"source_file": paths[0], "target_file": None}
+
     def build_dataset(self, input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
         rows = self._rows
         columns = {

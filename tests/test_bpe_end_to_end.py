@@ -23,8 +23,8 @@ def test_bpe_model_trains_infers_and_exports(tiny_corpus, tmp_path):
     assert runner.main([*common, "--mode=train", "--max_steps=4", "--eval_steps=None"]) == 0
     assert runner.main([*common, "--mode=infer", f"--infer_output_file={infer_csv}"]) == 0
     assert runner.main([*common, "--mode=export", f"--export_dir={export_dir}"]) == 0
-    with open(infer_csv) as f:
-        rows = list(csv.reader(f))[1:]
+    with open(infer_csv) as f:  # wav_filename, predicted_transcript (and the reference beside it)
+        rows = [(r["wav_filename"], r["predicted_transcript"]) for r in csv.DictReader(f)]
     serve = tf.saved_model.load(export_dir).signatures["serving_default"]
     audio = [soundfile.read(path, dtype="float32")[0] for path, _ in rows]
     lengths = np.array([len(a) for a in audio], np.int32)

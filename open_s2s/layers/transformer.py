@@ -56,8 +56,10 @@ class SharedEmbedding(keras.layers.Layer):
 
     def logits(self, x: tf.Tensor) -> tf.Tensor:
         """``[..., hidden]`` -> float32 ``[..., vocab_size]``."""
-        table = tf.cast(self.weights_matrix[: self.vocab_size], self.compute_dtype)
-        return tf.cast(tf.matmul(x, table, transpose_b=True), tf.float32)
+        # in float32 under mixed precision too: bfloat16 would round the logits to 8 mantissa
+        # bits (steps of 0.06-0.125 at |logit| 8-20) before the cross-entropy and the beam scores
+        table = tf.cast(self.weights_matrix[: self.vocab_size], tf.float32)
+        return tf.matmul(tf.cast(x, tf.float32), table, transpose_b=True)
 
     def call(self, ids):
         return self.embed(ids)

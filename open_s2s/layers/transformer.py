@@ -2,8 +2,15 @@
 
 Pre-norm residual blocks as in OpenSeq2Seq's and TensorFlow's official Transformer: each
 sublayer sees ``LayerNorm(x)`` and adds its dropped-out output to ``x``; the stack ends with
-a LayerNorm. Attention is Keras' ``MultiHeadAttention`` (its masked softmax is safe in
-float16), extended with a key/value cache so that generating a token costs one step.
+a LayerNorm. Attention is Keras' ``MultiHeadAttention``, extended with a key/value cache so
+that generating a token costs one step.
+
+Numerics under mixed precision (float16/bfloat16 compute, float32 variables): the matmuls
+run in the compute dtype, but three places stay float32 under every policy, because rounding
+them to bfloat16's 8 mantissa bits cost BLEU at equal steps (docs/benchmarks.md): the
+attention scores and their softmax (a score of 10 is rounded in steps of 0.06, which moves
+the weights by ~6 %), the residual stream (each block adds a small update to ``x``; added in
+bfloat16 the low bits of the update are lost, block after block), and the output logits.
 """
 
 from __future__ import annotations
@@ -70,8 +77,38 @@ class CachedMultiHeadAttention(keras.layers.MultiHeadAttention):
 
     ``project(value)`` returns the projected ``(key, value)`` ``[batch, length, heads, dim]``,
     which a decoder computes once for the encoder outputs, or appends to step by step for
-    its own past (``attend_step``).
+    its own past (``attend_step``). Scores ``QK^T`` and the softmax are computed in float32
+    under every policy; the projections and ``weights @ V`` in the compute dtype.
     """
+
+    def _build_attention(self, rank):
+        super()._build_attention(rank)
+        # dropout on the attention weights works on the float32 weights
+        self._dropout_layer = keras.layers.Dropout(rate=self._dropout, dtype="float32", seed=self.seed)
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """Softmax over the key axis of float32 ``scores [batch, heads, T, S]``; masked keys get 0
+        (a row with no key left is uniform, as in Keras)."""
+        if attention_mask is not None:
+            mask = tf.cast(attention_mask, tf.bool)
+            for _ in range(len(attention_scores.shape) - len(mask.shape)):
+                mask = tf.expand_dims(mask, axis=-len(self._attention_axes) * 2 - 1)
+            attention_scores = tf.where(mask, attention_scores, tf.constant(-1e9, attention_scores.dtype))
+        return tf.nn.softmax(attention_scores, axis=-1)
+
+    def _compute_attention(
+        self, query, key, value, attention_mask=None, training=None, return_attention_scores=False, use_causal_mask=False
+    ):
+        if use_causal_mask:
+            causal = self._compute_causal_mask(query, value)
+            attention_mask = causal if attention_mask is None else tf.logical_and(tf.cast(attention_mask, tf.bool), causal)
+        query = tf.cast(query, tf.float32) * self._inverse_sqrt_key_dim
+        scores = tf.einsum(self._dot_product_equation, tf.cast(key, tf.float32), query)
+        weights = self._masked_softmax(scores, attention_mask)
+        if self._dropout > 0.0:
+            weights = self._dropout_layer(weights, training=training)
+        output = tf.einsum(self._combine_equation, tf.cast(weights, value.dtype), value)
+        return output, weights
 
     def project(self, value: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return self._key_dense(value), self._value_dense(value)
@@ -136,6 +173,9 @@ class TransformerBlock(keras.layers.Layer):
         cross_attention: bool = False,
         **kwargs,
     ):
+        # the residual stream ``x`` stays float32 (see the module docstring): the block must
+        # not cast its input to the compute dtype; its sublayers still do
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         if hidden_size % num_heads:
             raise ValueError(f"hidden_size {hidden_size} is not divisible by num_heads {num_heads}")
@@ -155,19 +195,26 @@ class TransformerBlock(keras.layers.Layer):
         self.dropout = keras.layers.Dropout(postprocess_dropout)
 
     def call(self, x, self_mask, memory=None, memory_mask=None, training=False):
-        """Full-sequence pass: ``x [batch, T, hidden]``; masks ``[batch or 1, T, T]`` / ``[batch, 1, S]``."""
+        """Full-sequence pass: ``x [batch, T, hidden]``; masks ``[batch or 1, T, T]`` / ``[batch, 1, S]``.
+
+        Returns the float32 residual stream.
+        """
+        x = tf.cast(x, tf.float32)
         h = self.self_norm(x)
-        x = x + self.dropout(self.self_attention(h, h, attention_mask=self_mask, training=training), training=training)
+        x = x + self._residual(self.self_attention(h, h, attention_mask=self_mask, training=training), training)
         if self.cross_attention is not None:
             h = self.cross_norm(x)
-            attended = self.cross_attention(h, memory, attention_mask=memory_mask, training=training)
-            x = x + self.dropout(attended, training=training)
-        return x + self.dropout(self.ffn(self.ffn_norm(x), training=training), training=training)
+            x = x + self._residual(self.cross_attention(h, memory, attention_mask=memory_mask, training=training), training)
+        return x + self._residual(self.ffn(self.ffn_norm(x), training=training), training)
+
+    def _residual(self, update, training):
+        return tf.cast(self.dropout(update, training=training), tf.float32)
 
     def step(self, x, index, cache, self_mask, memory_kv=None, memory_mask=None):
         """One generation step (inference): ``x [batch, 1, hidden]``; ``cache`` {"k", "v"}."""
+        x = tf.cast(x, tf.float32)
         out, k, v = self.self_attention.attend_step(self.self_norm(x), cache["k"], cache["v"], index, self_mask)
-        x = x + out
+        x = x + tf.cast(out, tf.float32)
         if self.cross_attention is not None:
-            x = x + self.cross_attention.attend(self.cross_norm(x), *memory_kv, memory_mask)
-        return x + self.ffn(self.ffn_norm(x)), {"k": k, "v": v}
+            x = x + tf.cast(self.cross_attention.attend(self.cross_norm(x), *memory_kv, memory_mask), tf.float32)
+        return x + tf.cast(self.ffn(self.ffn_norm(x)), tf.float32), {"k": k, "v": v}

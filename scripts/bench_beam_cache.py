@@ -39,6 +39,7 @@ def main() -> int:
     args, overrides = parser.parse_known_args()
 
     import numpy as np
+    import sentencepiece
     import tensorflow as tf
 
     from open_s2s.config.loader import resolve_config
@@ -46,8 +47,6 @@ def main() -> int:
     from open_s2s.modes import build_model, restore_for_inference
     from open_s2s.training import checkpoints as ckpt_lib
     from open_s2s.training.runtime import make_runtime
-
-    import sentencepiece
 
     _, params = resolve_config(args.config_file, "infer", list(overrides))
     sp = sentencepiece.SentencePieceProcessor(model_file=params["data_layer_params"]["sentencepiece_model"])

@@ -26,6 +26,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
+def time_alternating(steps: dict, iterators: dict, rounds: int, steps_per_round: int, warmup: int = 3) -> dict:
+    """Rates of compiled training steps ``steps[name](iterators[name])`` (each returns ``loss``
+    and optionally ``objects``: tokens, frames), timed in alternating rounds in one process so
+    that machine noise hits every one alike. Returns ``{name: {"steps_per_sec": [per round],
+    "objects_per_sec": [per round]}}`` (objects only when the steps return them)."""
+    rates = {name: {"steps_per_sec": [], "objects_per_sec": []} for name in steps}
+    for name, fn in steps.items():  # trace and warm up
+        for _ in range(warmup):
+            float(fn(iterators[name])["loss"])
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            objects, start = 0.0, time.perf_counter()
+            for _ in range(steps_per_round):
+                out = fn(iterators[name])
+                if "objects" in out:
+                    objects += float(out["objects"])
+            float(out["loss"])
+            elapsed = time.perf_counter() - start
+            rates[name]["steps_per_sec"].append(steps_per_round / elapsed)
+            if objects:
+                rates[name]["objects_per_sec"].append(objects / elapsed)
+    return rates
+
+
+def ratios(toolkit: list[float], baseline: list[float]) -> dict:
+    """``ratio_best`` (best round of each) and ``ratio_per_round`` of toolkit / baseline rates."""
+    return {"ratio_best": max(toolkit) / max(baseline), "ratio_per_round": [t / b for t, b in zip(toolkit, baseline)]}
+
+
 def baseline_model(layer_plan: list[dict], num_features: int, vocab: int, keras):
     """The jasper.py network from stock Keras layers (functional API)."""
     x = inputs = keras.Input([None, num_features])
@@ -115,30 +144,17 @@ def main() -> int:
         hand_opt.apply(grads, hand.trainable_variables)
         return {"loss": loss}
 
-    timings = {"toolkit": [], "baseline": []}
     steps = {"toolkit": toolkit_step, "baseline": hand_step}
-    iterators = {name: iter(dataset) for name in steps}
-    for name, fn in steps.items():  # trace and warm up
-        for _ in range(3):
-            float(fn(iterators[name])["loss"])
-    for _ in range(args.rounds):
-        for name, fn in steps.items():
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                out = fn(iterators[name])
-            float(out["loss"])
-            timings[name].append(args.steps / (time.perf_counter() - start))
-    best = {name: max(v) for name, v in timings.items()}
+    rates = time_alternating(steps, {name: iter(dataset) for name in steps}, args.rounds, args.steps)
     record = {
         "config_file": args.config_file,
         "overrides": overrides,
         "dtype": args.dtype,
         "batch_size": params["batch_size_per_gpu"],
         "steps_per_round": args.steps,
-        "toolkit_steps_per_sec": timings["toolkit"],
-        "baseline_steps_per_sec": timings["baseline"],
-        "ratio_best": best["toolkit"] / best["baseline"],
-        "ratio_per_round": [t / b for t, b in zip(timings["toolkit"], timings["baseline"])],
+        "toolkit_steps_per_sec": rates["toolkit"]["steps_per_sec"],
+        "baseline_steps_per_sec": rates["baseline"]["steps_per_sec"],
+        **ratios(rates["toolkit"]["steps_per_sec"], rates["baseline"]["steps_per_sec"]),
         "toolkit_params": int(sum(v.numpy().size for v in toolkit_model.trainable_variables)),
         "baseline_params": int(sum(v.numpy().size for v in hand.trainable_variables)),
     }

@@ -23,9 +23,9 @@ import argparse
 import json
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
@@ -124,9 +124,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each")
     parser.add_argument("--batches", type=int, default=12, help="distinct batches cached in memory")
     args, overrides = parser.parse_known_args()
-
     import keras
     import tensorflow as tf
+    from keras_baseline import ratios, time_alternating  # this script's folder
 
     from open_s2s.config.loader import resolve_config
     from open_s2s.data import keys
@@ -170,35 +170,19 @@ def main() -> int:
         hand_opt.apply(grads, hand.trainable_variables)
         return {"loss": loss, "objects": tf.cast(tf.reduce_sum(batch[keys.TARGET_LENGTH]), tf.float32)}
 
-    timings = {"toolkit": [], "baseline": []}
-    frames_rate = {"toolkit": [], "baseline": []}
     steps = {"toolkit": toolkit_step, "baseline": hand_step}
-    iterators = {name: iter(dataset) for name in steps}
-    for name, fn in steps.items():  # trace and warm up
-        for _ in range(3):
-            float(fn(iterators[name])["loss"])
-    for _ in range(args.rounds):
-        for name, fn in steps.items():
-            frames, start = 0.0, time.perf_counter()
-            for _ in range(args.steps):
-                out = fn(iterators[name])
-                frames += float(out["objects"])
-            elapsed = time.perf_counter() - start
-            timings[name].append(args.steps / elapsed)
-            frames_rate[name].append(frames / elapsed)
-    best = {name: max(v) for name, v in timings.items()}
+    rates = time_alternating(steps, {name: iter(dataset) for name in steps}, args.rounds, args.steps)
     record = {
         "config_file": args.config_file,
         "overrides": overrides,
         "dtype": args.dtype,
         "batch_size": params["batch_size_per_gpu"],
         "steps_per_round": args.steps,
-        "toolkit_steps_per_sec": timings["toolkit"],
-        "baseline_steps_per_sec": timings["baseline"],
-        "toolkit_frames_per_sec": frames_rate["toolkit"],
-        "baseline_frames_per_sec": frames_rate["baseline"],
-        "ratio_best": best["toolkit"] / best["baseline"],
-        "ratio_per_round": [t / b for t, b in zip(timings["toolkit"], timings["baseline"])],
+        "toolkit_steps_per_sec": rates["toolkit"]["steps_per_sec"],
+        "baseline_steps_per_sec": rates["baseline"]["steps_per_sec"],
+        "toolkit_frames_per_sec": rates["toolkit"]["objects_per_sec"],
+        "baseline_frames_per_sec": rates["baseline"]["objects_per_sec"],
+        **ratios(rates["toolkit"]["steps_per_sec"], rates["baseline"]["steps_per_sec"]),
         "toolkit_params": int(sum(v.numpy().size for v in toolkit_model.trainable_variables)),
         "baseline_params": int(sum(v.numpy().size for v in hand.trainable_variables)),
     }

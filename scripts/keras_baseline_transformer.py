@@ -22,9 +22,9 @@ import json
 import math
 import os
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
@@ -96,9 +96,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each")
     parser.add_argument("--batches", type=int, default=24, help="distinct batches cached in memory")
     args, overrides = parser.parse_known_args()
-
     import keras
     import tensorflow as tf
+    from keras_baseline import ratios, time_alternating  # this script's folder
 
     from open_s2s.config.loader import resolve_config
     from open_s2s.data import keys
@@ -144,30 +144,18 @@ def main() -> int:
             ),
         }
 
-    timings = {"toolkit": [], "baseline": []}
     steps = {"toolkit": toolkit_step, "baseline": hand_step}
-    iterators = {name: iter(dataset) for name in steps}
-    for name, fn in steps.items():  # trace and warm up
-        for _ in range(3):
-            float(fn(iterators[name])["loss"])
-    for _ in range(args.rounds):
-        for name, fn in steps.items():
-            tokens, start = 0.0, time.perf_counter()
-            for _ in range(args.steps):
-                out = fn(iterators[name])
-                tokens += float(out["objects"])
-            timings[name].append(tokens / (time.perf_counter() - start))
-    best = {name: max(v) for name, v in timings.items()}
+    rates = time_alternating(steps, {name: iter(dataset) for name in steps}, args.rounds, args.steps)
+    tokens = {name: rates[name]["objects_per_sec"] for name in steps}
     record = {
         "config_file": args.config_file,
         "overrides": overrides,
         "dtype": args.dtype,
         "tokens_per_batch": params["batch_size_per_gpu"],
         "steps_per_round": args.steps,
-        "toolkit_tokens_per_sec": timings["toolkit"],
-        "baseline_tokens_per_sec": timings["baseline"],
-        "ratio_best": best["toolkit"] / best["baseline"],
-        "ratio_per_round": [t / b for t, b in zip(timings["toolkit"], timings["baseline"])],
+        "toolkit_tokens_per_sec": tokens["toolkit"],
+        "baseline_tokens_per_sec": tokens["baseline"],
+        **ratios(tokens["toolkit"], tokens["baseline"]),
         "toolkit_params": int(sum(v.numpy().size for v in toolkit_model.trainable_variables)),
         "baseline_params": int(sum(v.numpy().size for v in hand.trainable_variables)),
     }

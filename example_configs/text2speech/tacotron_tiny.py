@@ -38,6 +38,7 @@ base_params = {
     "use_horovod": False,
     "dtype": "float32",
     "batch_size_per_gpu": 32,
+    "sync_batch_norm": True,  # under towers/Horovod: the update of one replica on the combined batch
     "max_steps": 5000,
     "save_summaries_steps": 50,
     "print_loss_steps": 100,
@@ -86,7 +87,7 @@ base_params = {
     "loss": Text2SpeechLoss,
     "loss_params": {
         "use_mask": True,
-        "guided_attention_weight": 2.0,
+        "guided_attention_weight": 0.05,  # per decoder step (docs/text2speech.md)
         "guided_attention_sigma": 0.2,
         "guided_attention_until_step": 3000,
     },

@@ -42,6 +42,12 @@ BASE_PARAMS: dict[str, Param] = {
     # --- runtime
     "num_gpus": Param(int, 1, doc="Synchronous replicas in one process (towers).", check=positive),
     "use_horovod": Param(bool, False, doc="One replica per Horovod rank (launch with horovodrun)."),
+    "sync_batch_norm": Param(
+        bool,
+        False,
+        doc="Batch-norm statistics over all replicas' batches (towers/Horovod): N replicas then make the "
+        "update of one replica on the combined batch. False: each replica its own (OpenSeq2Seq).",
+    ),
     "dtype": Param(
         (str, object), "float32", doc="float32, mixed (fp16 + loss scaling) or mixed_bf16.", check=_dtype_ok
     ),

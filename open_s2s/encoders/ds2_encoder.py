@@ -13,6 +13,7 @@ from open_s2s.config.params import ConfigError, Param, in_unit_interval, positiv
 from open_s2s.data import keys
 from open_s2s.encoders.encoder import Encoder
 from open_s2s.layers.activations import get_activation
+from open_s2s.layers.normalization import BatchNormalization
 from open_s2s.layers.row_conv import RowConv
 
 
@@ -141,9 +142,7 @@ class DeepSpeech2Encoder(Encoder):
     # --------------------------------------------------------------- construction
 
     def _norm(self, name):
-        return keras.layers.BatchNormalization(
-            momentum=self.params["bn_momentum"], epsilon=self.params["bn_epsilon"], name=name
-        )
+        return BatchNormalization(momentum=self.params["bn_momentum"], epsilon=self.params["bn_epsilon"], name=name)
 
     def _rnn_layer(self, i: int, direction: str) -> keras.layers.Layer:
         cls = RNN_LAYERS[self.params["rnn_type"]]

@@ -10,6 +10,7 @@ import tensorflow as tf
 from open_s2s.config.params import ConfigError, Param, positive
 from open_s2s.data import keys
 from open_s2s.encoders.encoder import Encoder
+from open_s2s.layers.normalization import BatchNormalization
 
 # Residual blocks per stage of the standard depths (He et al., 2016).
 BLOCK_SIZES = {18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]}
@@ -40,7 +41,7 @@ class ResidualBlock(keras.layers.Layer):
             for i, (k, s, c) in enumerate(shapes)
         ]
         # v1: a norm after every conv; v2: a norm before every conv (the first on the block input).
-        self.norms = [keras.layers.BatchNormalization(**bn, name=f"norm{i}") for i in range(len(shapes))]
+        self.norms = [BatchNormalization(**bn, name=f"norm{i}") for i in range(len(shapes))]
         self.shortcut = (
             keras.layers.Conv2D(
                 out_filters, 1, strides=stride, use_bias=False, kernel_initializer=initializer, name="shortcut"
@@ -48,9 +49,7 @@ class ResidualBlock(keras.layers.Layer):
             if project
             else None
         )
-        self.shortcut_norm = (
-            keras.layers.BatchNormalization(**bn, name="shortcut_norm") if project and version == 1 else None
-        )
+        self.shortcut_norm = BatchNormalization(**bn, name="shortcut_norm") if project and version == 1 else None
 
     def call(self, x, training=False):
         if self.version == 1:
@@ -126,7 +125,7 @@ class ResNetEncoder(Encoder):
             kernel_initializer=init,
             name="stem",
         )
-        self.stem_norm = keras.layers.BatchNormalization(**bn, name="stem_norm") if p["version"] == 1 else None
+        self.stem_norm = BatchNormalization(**bn, name="stem_norm") if p["version"] == 1 else None
         pool = p["first_pool_size"]
         self.pool = keras.layers.MaxPooling2D(pool, p["first_pool_stride"], padding="same") if pool else None
         self.blocks = []
@@ -149,7 +148,7 @@ class ResNetEncoder(Encoder):
                     )
                 )
                 in_channels = out
-        self.final_norm = keras.layers.BatchNormalization(**bn, name="final_norm") if p["version"] == 2 else None
+        self.final_norm = BatchNormalization(**bn, name="final_norm") if p["version"] == 2 else None
         self.time_stride = p["conv_stride"] * (p["first_pool_stride"] if pool else 1)
         for s in p["block_strides"]:
             self.time_stride *= s

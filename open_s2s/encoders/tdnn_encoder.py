@@ -13,6 +13,7 @@ from open_s2s.data import keys
 from open_s2s.encoders.encoder import Encoder
 from open_s2s.layers.activations import get_activation
 from open_s2s.layers.masked_conv import MaskedConv1D
+from open_s2s.layers.normalization import BatchNormalization
 
 LAYER_PARAMS: dict[str, Param] = {
     "type": Param(str, "conv1d", choices=("conv1d", "sep_conv1d"), doc="Plain or depthwise-separable conv."),
@@ -118,9 +119,7 @@ class TDNNEncoder(Encoder):
     def _norm(self, name):
         kind = self.params["normalization"]
         if kind == "batch_norm":
-            return keras.layers.BatchNormalization(
-                momentum=self.params["bn_momentum"], epsilon=self.params["bn_epsilon"], name=name
-            )
+            return BatchNormalization(momentum=self.params["bn_momentum"], epsilon=self.params["bn_epsilon"], name=name)
         if kind == "layer_norm":
             return keras.layers.LayerNormalization(epsilon=self.params["bn_epsilon"], name=name)
         return None

@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from open_s2s.layers.masked_conv import MaskedConv1D
+from open_s2s.layers.normalization import BatchNormalization
 
 NEG = -1.0e9  # attention energy of a padded memory frame (float32)
 
@@ -39,7 +40,7 @@ class ConvStack(keras.layers.Layer):
                     name=f"conv{i}",
                 )
             )
-            self.norms.append(keras.layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name=f"bn{i}"))
+            self.norms.append(BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name=f"bn{i}"))
             self.activations.append(spec["activation"])
         self.dropout = keras.layers.Dropout(dropout)
 

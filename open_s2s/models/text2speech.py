@@ -124,6 +124,11 @@ class Text2SpeechTacotron(EncoderDecoderModel):
         gl = GriffinLimParams(**self.gl_params, source=source)
         return features_to_audio(tf.cast(features, tf.float32), lengths, spectrogram, gl)
 
+    def loss_weight(self, batch):
+        """Target frames: every term of ``Text2SpeechLoss`` is a sum over valid frames or steps
+        divided by them, so replicas weighed by frames add up to the loss of their union."""
+        return tf.cast(tf.reduce_sum(batch[keys.TARGET_LENGTH]), tf.float32)
+
     def objects_in_batch(self, batch):
         """Target frames in the batch (throughput is frames per second)."""
         return tf.cast(tf.reduce_sum(batch[keys.TARGET_LENGTH]), tf.float32)

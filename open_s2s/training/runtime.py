@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from open_s2s.config.params import ConfigError
+from open_s2s.layers.normalization import set_cross_replica_sum
 
 log = logging.getLogger("open_s2s")
 
@@ -87,6 +88,11 @@ class Runtime:
 
     def broadcast_variables(self, variables: list[Any]) -> None:
         """Makes every replica start from rank 0's values (no-op in one process)."""
+
+    def cross_replica_sum_fn(self) -> Callable[[tf.Tensor], tf.Tensor] | None:
+        """A differentiable all-reduce sum for layers that need one (synchronized batch norm);
+        None: the tf.distribute replica context's (identity on one replica, towers' all-reduce)."""
+        return None
 
     def replica_id(self) -> Any:
         """Index of the replica running the caller among all replicas (0 on one replica).
@@ -176,6 +182,9 @@ class HorovodRuntime(Runtime):
     def replica_id(self):
         return self.rank
 
+    def cross_replica_sum_fn(self):
+        return lambda value: self.hvd.allreduce(value, op=self.hvd.Sum)
+
     def broadcast_variables(self, variables):
         # Keras 3 variables wrap a tf.Variable in `.value`; Horovod's helpers want those.
         # Dropout seed states are broadcast too (every rank starts equal); the trainer makes
@@ -214,6 +223,7 @@ def make_runtime(params: Mapping[str, Any]) -> Runtime:
         runtime = _tower_runtime(params["num_gpus"], dtype)
     else:
         runtime = Runtime(strategy=tf.distribute.get_strategy(), dtype=dtype)
+    set_cross_replica_sum(params.get("sync_batch_norm", False), runtime.cross_replica_sum_fn())
     # Weights (and Keras' dropout seed states) are broadcast from rank 0; a per-rank global
     # seed gives each rank its own input-pipeline randomness (dither, augmentation). Dropout
     # masks differ per replica through training.replica_seeds.

@@ -129,7 +129,7 @@ def test_loss_matches_numpy_and_stop_targets():
     dec = Tacotron2Decoder(DEC, SPEC)
     inputs = decoder_inputs(9)
     out = dec(inputs)
-    loss = Text2SpeechLoss({"stop_token_weight": 2.0}, SPEC)
+    loss = Text2SpeechLoss({"stop_token_weight": 2.0, "stop_token_pos_weight": 3.0}, SPEC)
     target = inputs[keys.TARGET].numpy()
     lengths = inputs[keys.TARGET_LENGTH].numpy()
     mask = np.arange(9)[None] < lengths[:, None]
@@ -138,12 +138,48 @@ def test_loss_matches_numpy_and_stop_targets():
         err = (pred[:, :9] - target) ** 2
         return (err * mask[:, :, None]).sum() / (mask.sum() * MEL)
 
-    logits = out[STOP_LOGITS].numpy()
+    logits = out[STOP_LOGITS].numpy().astype(np.float64)
     last = (lengths + 1) // 2 - 1
     labels = (np.arange(5)[None] >= last[:, None]).astype(np.float64)
-    bce = np.mean(np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits))))
-    expected = mse(out["outputs"].numpy()) + mse(out[POSTNET].numpy()) + 2.0 * bce
+    valid = np.arange(5)[None] <= last[:, None]  # each sentence's own steps: 0 ... 0 1
+    p = 1.0 / (1.0 + np.exp(-logits))
+    bce = -(3.0 * labels * np.log(p) + (1 - labels) * np.log(1 - p))
+    stop = (bce * valid).sum() / (lengths.sum() / 2)  # per step: frames / reduction factor
+    expected = mse(out["outputs"].numpy()) + mse(out[POSTNET].numpy()) + 2.0 * stop
     assert float(loss(out, inputs)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_loss_of_a_batch_is_the_frame_weighted_mean_of_its_sentences_losses():
+    """What makes replicas add up to one replica on their union: each sentence's loss, on its
+    own unpadded outputs, weighed by its target frames (the model's ``loss_weight``), gives the
+    loss of the padded batch; every term (spectrogram, stop token, guided attention)."""
+    dec = Tacotron2Decoder(DEC, SPEC)
+    inputs = decoder_inputs(9)
+    out = dec(inputs)
+    params = {"stop_token_pos_weight": 5.0, "guided_attention_weight": 0.7, "mag_weight": 1.0}
+    loss = Text2SpeechLoss(params, SPEC)
+    batch = {**inputs, keys.STEP: tf.constant(0)}
+    lengths = inputs[keys.TARGET_LENGTH].numpy()
+    text = inputs[keys.SOURCE_LENGTH].numpy()
+    parts = []
+    for b in range(3):
+        steps = -(-lengths[b] // 2)
+        alone = {
+            "outputs": out["outputs"][b : b + 1, : steps * 2],
+            POSTNET: out[POSTNET][b : b + 1, : steps * 2],
+            STOP_LOGITS: out[STOP_LOGITS][b : b + 1, :steps],
+            ALIGNMENTS: out[ALIGNMENTS][b : b + 1, :steps, : text[b]],
+        }
+        own = {
+            keys.TARGET: inputs[keys.TARGET][b : b + 1, : lengths[b]],
+            keys.TARGET_LENGTH: inputs[keys.TARGET_LENGTH][b : b + 1],
+            keys.SOURCE_LENGTH: inputs[keys.SOURCE_LENGTH][b : b + 1],
+            keys.STEP: tf.constant(0),
+        }
+        parts.append(float(loss(alone, own)) * lengths[b])
+    assert float(loss(out, batch)) == pytest.approx(sum(parts) / lengths.sum(), rel=1e-5)
+    guided_only = Text2SpeechLoss({"guided_attention_weight": 1.0, "mel_weight": 0.0, "stop_token_weight": 0.0}, SPEC)
+    assert float(guided_only(out, batch)) > 0.0  # the guided term is part of what was compared
 
 
 def test_guided_attention_prior_is_diagonal_and_masked():

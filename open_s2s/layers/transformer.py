@@ -88,20 +88,30 @@ class CachedMultiHeadAttention(keras.layers.MultiHeadAttention):
 
     def _masked_softmax(self, attention_scores, attention_mask=None):
         """Softmax over the key axis of float32 ``scores [batch, heads, T, S]``; masked keys get 0
-        (a row with no key left is uniform, as in Keras)."""
-        if attention_mask is not None:
-            mask = tf.cast(attention_mask, tf.bool)
-            for _ in range(len(attention_scores.shape) - len(mask.shape)):
-                mask = tf.expand_dims(mask, axis=-len(self._attention_axes) * 2 - 1)
-            attention_scores = tf.where(mask, attention_scores, tf.constant(-1e9, attention_scores.dtype))
-        return tf.nn.softmax(attention_scores, axis=-1)
+        (and a row with every key masked is all 0), as Keras' masked softmax."""
+        if attention_mask is None:
+            return tf.nn.softmax(attention_scores, axis=-1)
+        mask = tf.cast(attention_mask, tf.bool)
+        for _ in range(len(attention_scores.shape) - len(mask.shape)):
+            mask = tf.expand_dims(mask, axis=-len(self._attention_axes) * 2 - 1)
+        weights = tf.nn.softmax(tf.where(mask, attention_scores, tf.constant(-1e9, attention_scores.dtype)), axis=-1)
+        return tf.where(mask, weights, 0.0)
 
     def _compute_attention(
-        self, query, key, value, attention_mask=None, training=None, return_attention_scores=False, use_causal_mask=False
+        self,
+        query,
+        key,
+        value,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
     ):
         if use_causal_mask:
             causal = self._compute_causal_mask(query, value)
-            attention_mask = causal if attention_mask is None else tf.logical_and(tf.cast(attention_mask, tf.bool), causal)
+            attention_mask = (
+                causal if attention_mask is None else tf.logical_and(tf.cast(attention_mask, tf.bool), causal)
+            )
         query = tf.cast(query, tf.float32) * self._inverse_sqrt_key_dim
         scores = tf.einsum(self._dot_product_equation, tf.cast(key, tf.float32), query)
         weights = self._masked_softmax(scores, attention_mask)
@@ -204,7 +214,9 @@ class TransformerBlock(keras.layers.Layer):
         x = x + self._residual(self.self_attention(h, h, attention_mask=self_mask, training=training), training)
         if self.cross_attention is not None:
             h = self.cross_norm(x)
-            x = x + self._residual(self.cross_attention(h, memory, attention_mask=memory_mask, training=training), training)
+            x = x + self._residual(
+                self.cross_attention(h, memory, attention_mask=memory_mask, training=training), training
+            )
         return x + self._residual(self.ffn(self.ffn_norm(x), training=training), training)
 
     def _residual(self, update, training):

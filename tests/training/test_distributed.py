@@ -33,8 +33,11 @@ ENV = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
 SGD = ["--optimizer=SGD", "--optimizer_params={}", "--lr_policy_params/learning_rate=0.05"]
 
 
-def run_worker(config, out, mode, steps=2, iter_size=1, launcher=(), extra=()):
-    args = [config, str(out), mode, str(steps), str(iter_size), *NO_RANDOMNESS, *SGD, *extra]
+def run_worker(config, out, mode, steps=2, iter_size=1, launcher=(), extra=(), fixed=None):
+    """Runs replica_worker.py; returns (final weights, initial weights, step). ``fixed``: the
+    overrides that take randomness out and fix the optimizer (default: the ASR ones)."""
+    fixed = [*NO_RANDOMNESS, *SGD] if fixed is None else fixed
+    args = [config, str(out), mode, str(steps), str(iter_size), *fixed, *extra]
     done = subprocess.run(
         [*launcher, sys.executable, WORKER, *args], env=ENV, capture_output=True, text=True, timeout=900
     )

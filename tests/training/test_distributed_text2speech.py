@@ -3,12 +3,9 @@ ranks make the update of one replica on the combined batch (Tacotron's batch nor
 frame-normalized losses and the guided-attention term included), and without it they do not
 (per-replica batch-norm statistics, OpenSeq2Seq's semantics)."""
 
-import subprocess
-import sys
-
-import numpy as np
 import pytest
-from test_distributed import ENV, HOROVODRUN, WORKER, assert_same_update, needs_horovod
+from test_distributed import HOROVODRUN, assert_same_update, needs_horovod
+from test_distributed import run_worker as run_distributed
 
 from tests.test_text2speech_end_to_end import CONFIG
 
@@ -38,14 +35,7 @@ def toy_config(tiny_tts, tmp_path_factory):
 
 
 def run_worker(config, out, mode, sync=True, launcher=()):
-    args = [config, str(out), mode, "2", "1", *FIXED, f"--sync_batch_norm={sync}"]
-    done = subprocess.run(
-        [*launcher, sys.executable, WORKER, *args], env=ENV, capture_output=True, text=True, timeout=900
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    with np.load(out) as f:
-        n = sum(1 for k in f.files if k.startswith("w"))
-        return [f[f"w{i}"] for i in range(n)], [f[f"init{i}"] for i in range(n)], int(f["step"])
+    return run_distributed(config, out, mode, launcher=launcher, fixed=FIXED, extra=[f"--sync_batch_norm={sync}"])
 
 
 def test_two_towers_equal_one_replica_and_need_synchronized_batch_norm(toy_config, tmp_path):

@@ -1,16 +1,12 @@
 """Translation under data parallelism: 2 towers and 2 Horovod ranks make the update of one replica
 on the combined batch; sharded infer under Horovod returns every line once, in order."""
 
-import subprocess
-import sys
-
-import numpy as np
 import pytest
-from test_distributed import HOROVODRUN, ROOT, WORKER, assert_same_update, needs_horovod, run_py
+from test_distributed import HOROVODRUN, assert_same_update, needs_horovod, run_py
+from test_distributed import run_worker as run_distributed
 
 from tests.test_text2text_end_to_end import TOY_T2T_CONFIG
 
-ENV_PATH = {"PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2"}
 # SGD (linear in the gradient: a sum instead of a mean doubles the update), no dropout, constant LR
 FIXED = ["--optimizer=SGD", "--optimizer_params={}", "--lr_policy=None", "--lr_policy_params={'learning_rate': 0.5}"]
 
@@ -23,20 +19,7 @@ def toy_config(toy_parallel, tmp_path):
 
 
 def run_worker(config, out, mode, launcher=()):
-    import os
-
-    args = [config, str(out), mode, "2", "1", *FIXED, "--batch_size_per_gpu=4"]
-    done = subprocess.run(
-        [*launcher, sys.executable, WORKER, *args],
-        env={**os.environ, **ENV_PATH},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    with np.load(out) as f:
-        n = sum(1 for k in f.files if k.startswith("w"))
-        return [f[f"w{i}"] for i in range(n)], [f[f"init{i}"] for i in range(n)], int(f["step"])
+    return run_distributed(config, out, mode, launcher=launcher, fixed=[*FIXED, "--batch_size_per_gpu=4"])
 
 
 def test_two_towers_equal_one_replica(toy_config, tmp_path):

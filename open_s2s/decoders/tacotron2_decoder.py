@@ -13,7 +13,15 @@ from open_s2s.data import keys
 from open_s2s.decoders.decoder import Decoder
 from open_s2s.encoders.tacotron2_encoder import conv_layer_specs
 from open_s2s.layers.activations import get_activation
-from open_s2s.layers.tacotron import ConvStack, LocationSensitiveAttention, Prenet
+from open_s2s.layers.tacotron import (
+    ConvStack,
+    LocationSensitiveAttention,
+    Prenet,
+    build_lstm_cell,
+    cast_once,
+    lstm_step,
+    reuse,
+)
 
 ALIGNMENTS = "alignments"  # [batch, decoder steps, text] float32 attention weights
 STOP_LOGITS = "stop_token_logits"  # [batch, decoder steps] float32
@@ -180,23 +188,44 @@ class Tacotron2Decoder(Decoder):
             "cumulative": tf.zeros(tf.shape(memory)[:2], tf.float32),
         }
 
-    def _step(self, prenet_out, state, memory, processed, mask, training):
-        """One decoder step from the prenet output of the previous frame."""
-        cells = []
-        h, c = self.cells[0](tf.concat([prenet_out, state["context"]], -1), state["cells"][0], training=training)[1]
+    def _loop_weights(self, memory) -> list[tuple[tf.Tensor, tf.Tensor]]:
+        """Every weight ``_step`` reads, cast to the compute dtype once per batch (``cast_once``:
+        not at every step of the loop), in ``_step``'s order; builds the layers on first use."""
+        memory_dim = memory.shape[-1]
+        units = self.params["decoder_cell_units"]
+        variables = []
+        for i, cell in enumerate(self.cells):
+            variables += build_lstm_cell(cell, (self.params["prenet_units"] if i == 0 else units) + memory_dim)
+        variables += self.attention.build_step(units)
+        for projection in (self.frame_projection, self.stop_projection):
+            if not projection.built:
+                projection.build((None, units + memory_dim))
+            variables += [projection.kernel, projection.bias]
+        return cast_once(variables, self.compute_dtype)
+
+    def _step(self, prenet_out, state, memory, processed, mask, training, loop_weights):
+        """One decoder step from the prenet output of the previous frame (``loop_weights`` from
+        ``_loop_weights``)."""
+        weights = [reuse(pair) for pair in loop_weights]
+        cells, n = [], 3 * len(self.cells)
+        cell_weights, attention_weights = weights[:n], weights[n:-4]
+        frame_kernel, frame_bias, stop_kernel, stop_bias = weights[-4:]
+        h, c = lstm_step(tf.concat([prenet_out, state["context"]], -1), *state["cells"][0], *cell_weights[:3])
         h_drop = self.rnn_dropout(h, training=training)
         cells.append([h, c])
-        context, weights = self.attention(h_drop, processed, memory, mask, state["cumulative"])
+        context, alignment = self.attention.step(
+            h_drop, processed, memory, mask, state["cumulative"], attention_weights
+        )
         x = h_drop
-        for cell, cell_state in zip(self.cells[1:], state["cells"][1:]):
-            h, c = cell(tf.concat([x, context], -1), cell_state, training=training)[1]
+        for i, cell_state in enumerate(state["cells"][1:], start=1):
+            h, c = lstm_step(tf.concat([x, context], -1), *cell_state, *cell_weights[3 * i : 3 * i + 3])
             x = self.rnn_dropout(h, training=training)
             cells.append([h, c])
         out = tf.concat([x, context], -1)
-        frames = tf.cast(self.frame_projection(out), tf.float32)
-        stop = tf.cast(self.stop_projection(out)[:, 0], tf.float32)
-        new_state = {"cells": cells, "context": context, "cumulative": state["cumulative"] + weights}
-        return frames, stop, weights, new_state
+        frames = tf.cast(tf.matmul(out, frame_kernel) + frame_bias, tf.float32)
+        stop = tf.cast((tf.matmul(out, stop_kernel) + stop_bias)[:, 0], tf.float32)
+        new_state = {"cells": cells, "context": context, "cumulative": state["cumulative"] + alignment}
+        return frames, stop, alignment, new_state
 
     def _finish(self, frames, stops, alignments, lengths, steps, training):
         """Postnet, magnitude head and the output dict from the stacked step outputs."""
@@ -225,7 +254,7 @@ class Tacotron2Decoder(Decoder):
     def call(self, inputs: dict[str, Any], training: bool = False) -> dict[str, Any]:
         if keys.TARGET not in inputs:
             raise ValueError("Tacotron2Decoder.call needs targets (teacher forcing); use generate() without them")
-        memory, memory_lengths = inputs[keys.OUTPUTS], inputs[keys.LENGTHS]
+        memory, memory_lengths = tf.cast(inputs[keys.OUTPUTS], self.compute_dtype), inputs[keys.LENGTHS]
         target = tf.cast(inputs[keys.TARGET][:, :, : self.mel_features], self.compute_dtype)
         target_lengths = inputs[keys.TARGET_LENGTH]
         batch, time = tf.shape(target)[0], tf.shape(target)[1]
@@ -237,9 +266,12 @@ class Tacotron2Decoder(Decoder):
         prenet_all = self.prenet(previous, training=training, seeds=seeds)
         mask = tf.sequence_mask(memory_lengths, tf.shape(memory)[1])
         processed = self.attention.process_memory(memory)
+        loop_weights = self._loop_weights(memory)
 
         def body(i, state, frames_ta, stops_ta, align_ta):
-            frames, stop, weights, state = self._step(prenet_all[:, i], state, memory, processed, mask, training)
+            frames, stop, weights, state = self._step(
+                prenet_all[:, i], state, memory, processed, mask, training, loop_weights
+            )
             return i + 1, state, frames_ta.write(i, frames), stops_ta.write(i, stop), align_ta.write(i, weights)
 
         arrays = [tf.TensorArray(tf.float32, size=steps) for _ in range(3)]
@@ -256,10 +288,11 @@ class Tacotron2Decoder(Decoder):
     # ------------------------------------------------------------------ free-running
 
     def generate(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        memory, memory_lengths = inputs[keys.OUTPUTS], inputs[keys.LENGTHS]
+        memory, memory_lengths = tf.cast(inputs[keys.OUTPUTS], self.compute_dtype), inputs[keys.LENGTHS]
         batch = tf.shape(memory)[0]
         mask = tf.sequence_mask(memory_lengths, tf.shape(memory)[1])
         processed = self.attention.process_memory(memory)
+        loop_weights = self._loop_weights(memory)
         limit = tf.cast(
             tf.math.ceil(tf.cast(memory_lengths, tf.float32) * self.params["max_frames_per_char"]), tf.int32
         )
@@ -272,7 +305,9 @@ class Tacotron2Decoder(Decoder):
         def body(i, state, previous, done, lengths, frames_ta, stops_ta, align_ta):
             seeds = tf.stack([text_seed, tf.fill([batch], i * 8)], axis=1)
             prenet_out = self.prenet(tf.cast(previous, self.compute_dtype), training=False, seeds=seeds)
-            frames, stop, weights, new_state = self._step(prenet_out, state, memory, processed, mask, False)
+            frames, stop, weights, new_state = self._step(
+                prenet_out, state, memory, processed, mask, False, loop_weights
+            )
             # finished sentences keep their state: they compute as they would alone
             new_state = tf.nest.map_structure(
                 lambda new, old: tf.where(tf.reshape(done, [-1] + [1] * (new.shape.rank - 1)), old, new),

@@ -12,6 +12,57 @@ from open_s2s.layers.normalization import BatchNormalization
 NEG = -1.0e9  # attention energy of a padded memory frame (float32)
 
 
+# ---------------------------------------------------------------- weights read in a loop
+# Inside ``tf.while_loop`` a Keras layer casts each float32 variable to the compute dtype at
+# every step (and the cast's gradient back at every step of the backward loop). The Tacotron
+# decoder step reads 15 weights, so under mixed precision it paid 15 casts per step, the LSTM
+# kernels ~0.5 M values each. ``cast_once`` casts before the loop; in the loop ``reuse`` hands
+# out the cast copy and routes its gradient, in float32, to the float32 value, so the loop's
+# gradient accumulators stay float32 (accumulated in bfloat16 over ~100 steps they drift ~2 %).
+
+
+@tf.custom_gradient
+def _reuse(cast_value: tf.Tensor, float32_value: tf.Tensor):
+    def grad(upstream):
+        return None, tf.cast(upstream, float32_value.dtype)
+
+    return tf.identity(cast_value), grad
+
+
+def cast_once(variables, dtype) -> list[tuple[tf.Tensor, tf.Tensor]]:
+    """``(value in dtype, float32 value)`` of each Keras variable, for ``reuse`` in a loop.
+
+    Reads the backend variable itself: inside a layer's ``call`` the Keras variable would
+    already hand out its autocast (compute-dtype) value.
+    """
+    pairs = []
+    for variable in variables:
+        value = tf.convert_to_tensor(getattr(variable, "_value", variable))
+        pairs.append((tf.cast(value, dtype), value))
+    return pairs
+
+
+def reuse(pair: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
+    """Inside the loop: the cast value of a ``cast_once`` pair, gradient to its float32 value."""
+    return _reuse(*pair)
+
+
+def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
+    """One step of ``keras.layers.LSTMCell`` (gates i, f, c, o; sigmoid / tanh) from given
+    weights: ``(h, c)``."""
+    z = tf.matmul(x, kernel) + tf.matmul(h, recurrent_kernel) + bias
+    z_i, z_f, z_c, z_o = tf.split(z, 4, axis=1)
+    c = tf.sigmoid(z_f) * c + tf.sigmoid(z_i) * tf.tanh(z_c)
+    return tf.sigmoid(z_o) * tf.tanh(c), c
+
+
+def build_lstm_cell(cell: keras.layers.LSTMCell, input_dim: int) -> list:
+    """Builds ``cell`` for ``input_dim`` inputs if needed; its variables in ``lstm_step`` order."""
+    if not cell.built:
+        cell.build((None, input_dim))
+    return [cell.kernel, cell.recurrent_kernel, cell.bias]
+
+
 class ConvStack(keras.layers.Layer):
     """``conv -> batch norm -> activation -> dropout`` blocks over ``[batch, time, channels]``.
 
@@ -117,12 +168,32 @@ class LocationSensitiveAttention(keras.layers.Layer):
         self.use_bias = use_bias
         self.units = units
 
-    def build(self, input_shape=None):
+    def build(self, query_shape=None):
+        """Creates the bias and, given ``query_shape`` (``[batch, query_dim]``), the layers of a
+        step (inside this layer's name scope, as a first call would)."""
         self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias") if self.use_bias else None
+        if query_shape is None:
+            return
+        for layer, shape in (
+            (self.query_layer, (None, query_shape[-1])),
+            (self.location_conv, (None, None, 1)),
+            (self.location_layer, (None, None, self.location_conv.filters)),
+            (self.v, (None, None, self.units)),
+        ):
+            if not layer.built:
+                layer.build(shape)
 
     def process_memory(self, memory):
         """The memory term ``V m`` (computed once per sentence)."""
         return self.memory_layer(memory)
+
+    def build_step(self, query_dim: int) -> list:
+        """Builds the layers ``step`` uses (for a query of ``query_dim``); the variables ``step``
+        reads, in its order."""
+        if not self.built:
+            self.build((None, query_dim))
+        kernels = [self.query_layer.kernel, self.location_conv.kernel, self.location_layer.kernel, self.v.kernel]
+        return kernels + ([self.bias] if self.use_bias else [])
 
     def call(self, query, processed_memory, memory, mask, cumulative):
         """One step.
@@ -137,11 +208,18 @@ class LocationSensitiveAttention(keras.layers.Layer):
         Returns:
           ``(context [batch, memory_dim], weights [batch, L] float32)``.
         """
-        location = self.location_layer(self.location_conv(tf.cast(cumulative, self.compute_dtype)[:, :, None]))
-        hidden = self.query_layer(query)[:, None, :] + processed_memory + location
-        if self.bias is not None:
-            hidden = hidden + tf.cast(self.bias, hidden.dtype)
-        energies = tf.cast(self.v(tf.tanh(hidden))[:, :, 0], tf.float32)
+        weights = [tf.convert_to_tensor(v) for v in self.build_step(query.shape[-1])]  # autocast here
+        return self.step(query, processed_memory, memory, mask, cumulative, weights)
+
+    def step(self, query, processed_memory, memory, mask, cumulative, weights):
+        """``call`` with the weights given (from ``build_step``'s variables, in the compute
+        dtype), for a decoder loop that casts them once (``cast_once``)."""
+        query_kernel, conv_kernel, location_kernel, v_kernel, *bias = weights
+        location = tf.nn.conv1d(tf.cast(cumulative, conv_kernel.dtype)[:, :, None], conv_kernel, 1, "SAME")
+        hidden = tf.matmul(query, query_kernel)[:, None, :] + processed_memory + tf.matmul(location, location_kernel)
+        if bias:
+            hidden = hidden + bias[0]
+        energies = tf.cast(tf.matmul(tf.tanh(hidden), v_kernel)[:, :, 0], tf.float32)
         weights = tf.nn.softmax(tf.where(mask, energies, NEG), axis=-1)
         context = tf.einsum("bl,bld->bd", tf.cast(weights, memory.dtype), memory)
         return context, weights

@@ -48,6 +48,11 @@ class Tacotron2Decoder(Decoder):
     Every sentence stops on its own, and its prenet dropout is seeded by its own text, so
     a sentence synthesizes the same alone as in a batch.
 
+    The step does its LSTM, attention and projection arithmetic itself (``lstm_step``,
+    ``LocationSensitiveAttention.step``; the same maths as the Keras layers, whose variables
+    it reads) so that their weights are cast to the compute dtype once per batch
+    (``cast_once``) instead of at every step, as Keras' autocast would inside the loop.
+
     Input (``call``): encoder ``outputs`` [batch, chars, dim], ``lengths``; ``target``
     [batch, frames, features] and ``target_length``. Output: ``outputs`` (decoder frames) and
     ``postnet_outputs`` [batch, frames', features] float32 (frames' = steps * reduction

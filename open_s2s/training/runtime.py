@@ -267,7 +267,7 @@ def _horovod_runtime(params: Mapping[str, Any], dtype: str) -> HorovodRuntime:
     except ImportError as e:
         raise ConfigError(
             f"use_horovod=True but Horovod is not importable ({e}); `make setup` builds it "
-            "(HOROVOD_WITH_TENSORFLOW=1 pip install --no-build-isolation horovod==0.28.1)"
+            "(scripts/install_horovod.sh .venv/bin/python; see docs/distributed.md)"
         ) from e
     if not any(name in os.environ for name in LAUNCHER_ENV):
         raise ConfigError(

@@ -12,6 +12,15 @@ from open_s2s.training import checkpoints as ckpt_lib
 
 log = logging.getLogger("open_s2s")
 EXIT_DATA_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 3, 4, 130
+EXIT_WORKER_LOST = 5  # another process of a multi-worker job died or became unreachable
+
+
+def worker_lost_message(error, doing: str) -> str:
+    """What a survivor of a multi-worker job says when a peer is gone (``error``: the collective's)."""
+    return (
+        f"another worker of the job stopped or became unreachable while {doing} ({error.message.splitlines()[0]}); "
+        "this worker stops too"
+    )
 
 
 def make_data_layer(params: Mapping[str, Any], mode: str):

@@ -243,34 +243,42 @@ class MultiWorkerRuntime(TowerRuntime):
         return self.num_replicas // self.num_workers
 
     def gather(self, items):
-        # Pickled bytes, all-gathered (uneven lengths are padded by TensorFlow); only the first
-        # local replica of each worker contributes, so a worker's items appear once.
-        payload = np.frombuffer(pickle.dumps(items), np.uint8)
-        lengths, data = self._gather_bytes(tf.constant(payload))
+        # Pickled, all-gathered (uneven lengths are padded by TensorFlow); only the first local
+        # replica of each worker contributes, so a worker's items appear once.
+        # Collectives move 32-bit words, not bytes: zero-padded to a multiple of 4 (pickle.loads
+        # ignores bytes after the pickle's end).
+        data = pickle.dumps(items)
+        words = np.frombuffer(data + bytes(-len(data) % 4), np.int32)
+        lengths, gathered = self._gather_words(tf.constant(words))
         lengths = np.asarray(self.first_replica(lengths))
-        data = np.asarray(self.first_replica(data)).tobytes()
+        gathered = np.asarray(self.first_replica(gathered))
         out, start = [], 0
         for length in lengths:
             if length:
-                out.extend(pickle.loads(data[start : start + length]))
+                out.extend(pickle.loads(gathered[start : start + length].tobytes()))
             start += length
         return out
 
     @property
-    def _gather_bytes(self):
+    def _gather_words(self):
         if getattr(self, "_gather_fn", None) is None:
             local = self._local_replicas
 
             def replica_fn(payload):
                 ctx = tf.distribute.get_replica_context()
-                mine = (
-                    payload
-                    if local == 1
-                    else tf.cond(ctx.replica_id_in_sync_group % local == 0, lambda: payload, lambda: payload[:0])
-                )
-                return ctx.all_gather(tf.shape(mine)[:1], axis=0), ctx.all_gather(mine, axis=0)
+                # all_gather sends a plain tensor from its device: place it on this replica's
+                # (one replica per worker runs without a device scope)
+                device = self.strategy.extended.worker_devices[0] if local == 1 else ""
+                with tf.device(device):
+                    mine = (
+                        tf.identity(payload)
+                        if local == 1
+                        else tf.cond(ctx.replica_id_in_sync_group % local == 0, lambda: payload, lambda: payload[:0])
+                    )
+                    length = tf.identity(tf.shape(mine)[:1])
+                return ctx.all_gather(length, axis=0), ctx.all_gather(mine, axis=0)
 
-            spec = tf.TensorSpec([None], tf.uint8)
+            spec = tf.TensorSpec([None], tf.int32)
             self._gather_fn = tf.function(lambda p: self.strategy.run(replica_fn, args=(p,)), input_signature=[spec])
         return self._gather_fn
 

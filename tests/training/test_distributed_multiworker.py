@@ -145,28 +145,53 @@ def test_train_eval_infer_end_to_end_only_the_chief_writes(small_config, tmp_pat
     assert list(other.iterdir()) == []  # the second worker wrote nothing
 
 
-GATHER_SCRIPT = """
+COLLECTIVES_SCRIPT = """
 import sys
+import keras
+import numpy as np
+import tensorflow as tf
 from open_s2s.config.loader import resolve_config
 from open_s2s.training.runtime import make_runtime
 _, params = resolve_config(sys.argv[1], "train", ["--use_multi_worker=True"])
 runtime = make_runtime(params)
+rank = runtime.rank
 # uneven lists (worker 1 has none the second time), objects of any kind
-first = runtime.gather([(runtime.rank, i, "x" * i) for i in range(3 + 2 * runtime.rank)])
-second = runtime.gather([] if runtime.rank else [{"a": 1.5}])
-print("RESULT", repr((runtime.is_chief, runtime.num_replicas, first, second)))
+first = runtime.gather([(rank, i, "x" * i) for i in range(3 + 2 * rank)])
+second = runtime.gather([] if rank else [{"a": 1.5}])
+# the training data: each worker's dataset function sees its own pipeline
+contexts = []
+def dataset_fn(ctx):
+    contexts.append((ctx.input_pipeline_id, ctx.num_input_pipelines))
+    return tf.data.Dataset.range(4).batch(2)
+runtime.distribute_dataset(dataset_fn)
+# after a restore each worker may hold other values: the broadcast makes the chief's everyone's
+with runtime.strategy.scope():
+    weight = keras.Variable(np.zeros([3], np.float32))
+    seeds = keras.random.SeedGenerator(1)
+    steps = tf.Variable(0, dtype=tf.int64)
+weight.assign([rank + 0.5, -1.25 * rank, 3.0])
+seeds.state.assign([7 + rank, rank])
+steps.assign(10 + rank)
+runtime.broadcast_variables([weight, seeds.state, steps])
+values = (weight.numpy().tolist(), seeds.state.numpy().tolist(), int(steps.numpy()))
+print("RESULT", repr((runtime.is_chief, runtime.num_replicas, first, second, contexts, values)))
 """
 
 
-def test_gather_returns_every_workers_items_once_in_worker_order(small_config, tmp_path):
-    script = tmp_path / "gather.py"
-    script.write_text(GATHER_SCRIPT)
-    results = wait_all(*start_workers([[sys.executable, str(script), small_config]] * WORKERS, tmp_path, "g"))
+def test_gather_broadcast_and_data_shards_across_workers(small_config, tmp_path):
+    """gather returns every worker's items once, in worker order (uneven sizes included); each
+    worker's training dataset function gets its own shard; broadcast_variables makes every
+    worker hold the chief's values (float32, the int64 seed state, an int64 counter)."""
+    script = tmp_path / "collectives.py"
+    script.write_text(COLLECTIVES_SCRIPT)
+    results = wait_all(*start_workers([[sys.executable, str(script), small_config]] * WORKERS, tmp_path, "c"))
     expected_first = [(0, i, "x" * i) for i in range(3)] + [(1, i, "x" * i) for i in range(5)]
+    chief_values = ([0.5, 0.0, 3.0], [7, 0], 10)
     for index, (rc, out) in enumerate(results):
         assert rc == 0, out[-4000:]
         line = [line for line in out.splitlines() if line.startswith("RESULT")][0]
-        assert eval(line[len("RESULT ") :]) == (index == 0, 2, expected_first, [{"a": 1.5}])
+        got = eval(line[len("RESULT ") :])
+        assert got == (index == 0, 2, expected_first, [{"a": 1.5}], [(index, 2)], chief_values)
 
 
 @pytest.mark.parametrize("dying", [1, 0])
@@ -192,3 +217,78 @@ def test_a_dying_worker_stops_the_other_with_a_message(small_config, tmp_path, d
     assert "another worker of the job stopped or became unreachable while training step" in out, out[-4000:]
     if dying == 1:  # the chief survived: it saved the weights it had
         assert (tmp_path / "run0" / "checkpoint").exists()
+
+
+# ---------------------------------------------------------------- configuration checks
+
+
+def make(monkeypatch, tf_config_text, **params):
+    from open_s2s.training.runtime import make_runtime
+
+    if tf_config_text is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config_text)
+    base = {"dtype": "float32", "use_horovod": False, "use_multi_worker": True, "num_gpus": 1, "random_seed": 0}
+    return make_runtime({**base, **params})
+
+
+GOOD = tf_config([12345, 12346], 1)
+
+
+@pytest.mark.parametrize(
+    "text, params, message",
+    [
+        (None, {}, "needs the TF_CONFIG environment variable"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": ', {}, "TF_CONFIG is not valid JSON"),
+        ('{"cluster": {"worker": ["a:1"]}}', {}, 'needs a "cluster" and a "task"'),
+        ('{"cluster": {"worker": ["a:1"], "ps": ["b:2"]}, "task": {"type": "worker", "index": 0}}', {}, "['ps'] jobs"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "evaluator", "index": 0}}', {}, "task type 'evaluator'"),
+        (
+            '{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 2}}',
+            {},
+            "index 2 is out of range",
+        ),
+        ('{"cluster": {"worker": ["a"]}, "task": {"type": "worker", "index": 0}}', {}, 'list of "host:port"'),
+        ('{"cluster": {"chief": ["a:1", "b:1"]}, "task": {"type": "chief", "index": 0}}', {}, "2 chiefs"),
+        (GOOD, {"use_horovod": True}, "choose one multi-process runtime"),
+        (GOOD, {"num_gpus": 2}, "num_gpus=2 with use_multi_worker"),
+    ],
+)
+def test_bad_setups_are_config_errors_that_say_what_is_wrong(monkeypatch, text, params, message):
+    import tensorflow as tf
+
+    from open_s2s.config.params import ConfigError
+
+    if "num_gpus" in params and tf.config.list_physical_devices("GPU"):
+        pytest.skip("num_gpus > 1 per worker is allowed on a GPU machine")
+    with pytest.raises(ConfigError, match=None) as error:
+        make(monkeypatch, text, **params)
+    assert message in str(error.value)
+
+
+def test_the_chief_is_rank_0_and_workers_follow():
+    from open_s2s.training.runtime import parse_tf_config
+
+    cluster = {"chief": ["c:1"], "worker": ["a:1", "b:1"]}
+    ranks = [
+        parse_tf_config(json.dumps({"cluster": cluster, "task": {"type": t, "index": i}})).rank
+        for t, i in (("chief", 0), ("worker", 0), ("worker", 1))
+    ]
+    assert ranks == [0, 1, 2]
+    assert parse_tf_config(GOOD).num_workers == 2 and parse_tf_config(GOOD).rank == 1
+
+
+def test_tf_config_without_the_key_trains_alone_and_says_so(monkeypatch, caplog):
+    runtime = make(monkeypatch, GOOD, use_multi_worker=False)
+    assert runtime.num_replicas == 1 and runtime.is_chief
+    assert "TF_CONFIG describes a cluster of 2 tasks but use_multi_worker is False" in caplog.text
+
+
+def test_run_py_reports_a_bad_tf_config_and_refuses_export(small_config, tmp_path):
+    env = {**ENV, "TF_CONFIG": "{oops"}
+    cmd = [sys.executable, os.path.join(ROOT, "run.py"), f"--config_file={small_config}", "--use_multi_worker=True"]
+    done = subprocess.run(cmd + [f"--logdir={tmp_path}/run"], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 2 and "config error: TF_CONFIG is not valid JSON" in done.stderr, done.stderr[-2000:]
+    done = subprocess.run(cmd + ["--mode=export", f"--logdir={tmp_path}/run"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and "--mode=export runs in one process" in done.stderr, done.stderr[-2000:]

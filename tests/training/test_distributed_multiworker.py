@@ -88,6 +88,22 @@ def test_two_workers_equal_one_replica_on_the_combined_batch(small_config, tmp_p
     assert_same_update(single, run_multiworker(small_config, tmp_path / "mw.npz", tmp_path, iter_size))
 
 
+def test_two_workers_with_synchronized_batch_norm_equal_one_replica(tiny_tts, tmp_path):
+    """Tacotron 2 (batch norm in its encoder and postnet, frame-normalized losses) with
+    ``sync_batch_norm``: the moments are summed over the workers' replicas."""
+    from test_distributed_text2speech import FIXED
+
+    from tests.test_text2speech_end_to_end import CONFIG
+
+    config = (
+        tmp_path / "toy_tts.py"
+    )  # eval-mode batches of the 12 training sentences (see test_distributed_text2speech)
+    config.write_text(CONFIG.format(data=tiny_tts).replace("/metadata_dev.csv", "/metadata_train.csv"))
+    fixed = [*FIXED, "--sync_batch_norm=True"]
+    single = run_worker(str(config), str(tmp_path / "single.npz"), "single", fixed=fixed)
+    assert_same_update(single, run_multiworker(str(config), tmp_path / "mw.npz", tmp_path, fixed=fixed))
+
+
 def eval_lines(output):
     """The ``eval: metric value, ...`` lines of a run's output (not the progress bar's)."""
     return [line for line in output.splitlines() if line.startswith("eval: ") and "|" not in line]

@@ -13,10 +13,14 @@ Four ways to run, chosen by the config (or ``--num_gpus`` / ``--use_horovod`` /
 * multi-worker, ``use_multi_worker: True``: TensorFlow's own
   ``tf.distribute.MultiWorkerMirroredStrategy``, one process per node (or per GPU), the cluster
   given by the ``TF_CONFIG`` environment variable (Slurm, Kubernetes), ``num_gpus`` GPUs per
-  worker. Towers across processes: gradients and batch-norm sums go through the replica
-  context's collective all-reduce (gRPC ring on CPUs, NCCL on GPUs); eval/infer records are
-  gathered with a collective all-gather. A dead worker is noticed by the coordination
-  service's heartbeat, which aborts the survivors' collectives (``peer_failure``).
+  worker (one CPU replica on a worker without GPUs). Towers across processes: gradients and
+  batch-norm sums go through the replica context's collective all-reduce (gRPC ring on CPUs,
+  NCCL on GPUs); eval/infer records are gathered with a collective all-gather; worker 0 (or
+  the ``chief`` task) is the chief. The strategy sets up TensorFlow's collective runtime, so
+  ``make_runtime`` must run before any TensorFlow op. A dead worker is noticed by the
+  coordination service's heartbeat, which aborts the survivors' collectives
+  (``peer_failure``); no collective timeout is set. ``TF_CONFIG`` alone does not select this
+  runtime (platforms set it for other jobs too): it only warns.
 
 In every case ``batch_size_per_gpu`` is per replica and gradients are averaged over
 replicas, so N replicas on batch b make the same update as one replica on batch N*b.
@@ -63,7 +67,7 @@ class Runtime:
       dtype: ``float32``, ``mixed`` or ``mixed_bf16``.
       num_replicas: replicas taking part in each step.
       is_chief: whether this process writes checkpoints, summaries and outputs.
-      rank: this process's rank (0 unless Horovod).
+      rank: this process's rank (0 unless Horovod or multi-worker; the chief's is 0).
     """
 
     strategy: tf.distribute.Strategy

@@ -98,11 +98,11 @@ def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
     except tf.errors.OpError as e:
         if runtime.peer_failure(e):
             # the weights of this step were not updated anywhere: the chief keeps them
-            path = trainer.save() if runtime.is_chief else trainer.manager.latest_checkpoint
+            saved = f"checkpoint saved at {trainer.save()}" if runtime.is_chief else "the chief keeps the checkpoints"
             log.error(
-                "%s; checkpoint %s; restart every worker with --continue_learning",
+                "%s; %s; restart every worker with --continue_learning",
                 worker_lost_message(e, f"training step {trainer.step + 1}"),
-                path,
+                saved,
             )
             return EXIT_WORKER_LOST
         # e.g. an audio file deleted or corrupted after the load-time checks: the failed

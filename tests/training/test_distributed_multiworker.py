@@ -230,7 +230,9 @@ def test_a_dying_worker_stops_the_other_with_a_message(small_config, tmp_path, d
         results = wait_all(procs, logs, timeout=300)
     rc, out = results[1 - dying]
     assert rc == 5, out[-4000:]
-    assert "another worker of the job stopped or became unreachable while training step" in out, out[-4000:]
+    lines = [line for line in out.splitlines() if "another worker of the job stopped or became unreachable" in line]
+    assert len(lines) == 1 and "while training step" in lines[0], out[-4000:]
+    assert f"task:{dying}" in lines[0]  # the lost task is named
     if dying == 1:  # the chief survived: it saved the weights it had
         assert (tmp_path / "run0" / "checkpoint").exists()
 

@@ -549,9 +549,9 @@ def _multi_worker_runtime(params: Mapping[str, Any], dtype: str) -> MultiWorkerR
             f"num_gpus={num_gpus} with use_multi_worker: num_gpus is the GPUs of each worker and this worker "
             "has none; without GPUs MultiWorkerMirroredStrategy runs one replica per worker: pass --num_gpus=1"
         )
-    options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation.AUTO  # NCCL on GPUs, gRPC ring on CPUs
-    )
+    # NCCL between GPUs, TensorFlow's gRPC ring between CPUs (named, not AUTO, so GPUs use NCCL).
+    kinds = tf.distribute.experimental.CommunicationImplementation
+    options = tf.distribute.experimental.CommunicationOptions(implementation=kinds.NCCL if gpus else kinds.RING)
     try:
         strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except RuntimeError as e:  # "Collective ops must be configured at program startup"

@@ -104,6 +104,21 @@ def test_two_workers_with_synchronized_batch_norm_equal_one_replica(tiny_tts, tm
     assert_same_update(single, run_multiworker(str(config), tmp_path / "mw.npz", tmp_path, fixed=fixed))
 
 
+def test_two_workers_draw_different_dropout_masks(small_config, tmp_path):
+    """test_replica_dropout's check: both workers get the same batch and keep 0.5 dropout; the
+    averaged update differs from the single replica's (own masks) while weights and seed
+    states stay identical on both workers."""
+    from test_replica_dropout import DROPOUT, check, load
+    from test_replica_dropout import WORKER as DROPOUT_WORKER
+    from test_replica_dropout import run as run_dropout
+
+    run_dropout(small_config, tmp_path / "single", "single")
+    cmd = [sys.executable, DROPOUT_WORKER, small_config, str(tmp_path / "mw"), "multiworker", *DROPOUT]
+    for rc, log in wait_all(*start_workers([cmd] * WORKERS, tmp_path, "drop")):
+        assert rc == 0, log[-4000:]
+    check(load(tmp_path / "single.0.npz"), [load(tmp_path / f"mw.{r}.npz") for r in (0, 1)])
+
+
 def eval_lines(output):
     """The ``eval: metric value, ...`` lines of a run's output (not the progress bar's)."""
     return [line for line in output.splitlines() if line.startswith("eval: ") and "|" not in line]

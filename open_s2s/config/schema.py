@@ -42,6 +42,12 @@ BASE_PARAMS: dict[str, Param] = {
     # --- runtime
     "num_gpus": Param(int, 1, doc="Synchronous replicas in one process (towers).", check=positive),
     "use_horovod": Param(bool, False, doc="One replica per Horovod rank (launch with horovodrun)."),
+    "use_multi_worker": Param(
+        bool,
+        False,
+        doc="tf.distribute.MultiWorkerMirroredStrategy across the processes of the TF_CONFIG cluster, "
+        "num_gpus GPUs (or one CPU replica) per worker.",
+    ),
     "sync_batch_norm": Param(
         bool,
         False,

@@ -8,25 +8,33 @@ hook), ``reporting`` (eval/sample logs, TensorBoard reports), ``benchmark``, ``i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
+
+import tensorflow as tf
 
 from open_s2s.config.params import ConfigError
 from open_s2s.modes.building import (
     EXIT_DATA_ERROR,
     EXIT_DIVERGED,
     EXIT_INTERRUPTED,
+    EXIT_WORKER_LOST,
     build_model,
     checkpoint_for_inference,
     make_data_layer,
     restore_for_inference,
+    worker_lost_message,
 )
 from open_s2s.training.runtime import make_runtime
+
+log = logging.getLogger("open_s2s")
 
 __all__ = [
     "EXIT_DATA_ERROR",
     "EXIT_DIVERGED",
     "EXIT_INTERRUPTED",
+    "EXIT_WORKER_LOST",
     "build_model",
     "dispatch",
     "make_data_layer",
@@ -41,6 +49,8 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
     if args.mode in ("train", "train_eval"):
         return train.train(args, logdir, model_cls, resolved)
     params = resolved[args.mode][1]
+    if args.mode == "export" and params.get("use_multi_worker"):
+        raise ConfigError("--mode=export runs in one process: drop --use_multi_worker")
     runtime = make_runtime(params)
     if args.mode == "export":
         return export.export(args, logdir, model_cls, params)
@@ -52,8 +62,15 @@ def dispatch(args, logdir: str, model_cls, resolved: Mapping[str, tuple[Any, dic
     restore_for_inference(model, checkpoint)
     if args.mode == "eval":
         model.check_data(data_layer)
-        return inference.run_eval(model, data_layer, logdir, runtime, checkpoint)
-    return inference.run_infer(model, data_layer, args, logdir, runtime, checkpoint)
+    try:
+        if args.mode == "eval":
+            return inference.run_eval(model, data_layer, logdir, runtime, checkpoint)
+        return inference.run_infer(model, data_layer, args, logdir, runtime, checkpoint)
+    except tf.errors.OpError as e:
+        if not runtime.peer_failure(e):
+            raise
+        log.error("%s", worker_lost_message(e, f"--mode={args.mode}"))
+        return EXIT_WORKER_LOST
 
 
 # Flags that only one mode reads: given with another mode they would be silently ignored.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,29 @@ from open_s2s.training import checkpoints as ckpt_lib
 
 log = logging.getLogger("open_s2s")
 EXIT_DATA_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 3, 4, 130
+EXIT_WORKER_LOST = 5  # another process of a multi-worker job died or became unreachable
+
+
+def worker_lost_message(error, doing: str) -> str:
+    """What a survivor of a multi-worker job says when a peer is gone (``error``: the collective's)."""
+    return (
+        f"another worker of the job stopped or became unreachable while {doing} ({_cause(error)}); "
+        "this worker stops too"
+    )
+
+
+def _cause(error) -> str:
+    """The line of a collective's error that says why (it names the lost task), not the graph
+    node's traceback around it."""
+    lines = [line.strip() for line in str(error.message).splitlines() if line.strip()]
+    # a lost connection names the peer on another line ("... from remote target /job:worker/...")
+    peer = re.search(r"remote target (/job:\S+)", str(error.message))
+    for line in lines:
+        if "aborted by:" in line:
+            cause = line.split("aborted by:", 1)[1].split(" This indicates", 1)[0].strip()
+            return f"{cause}, {peer.group(1)}" if peer and "/job:" not in cause else cause
+    useful = [line for line in lines if not line.startswith(("Graph execution error", "Detected at node", "File "))]
+    return (useful or lines or [type(error).__name__])[0]
 
 
 def make_data_layer(params: Mapping[str, Any], mode: str):

@@ -57,7 +57,7 @@ def run_infer(model, data_layer, args, logdir, runtime, checkpoint: str | None =
         print(f"infer data: {describe_data(data)}", flush=True)
     if args.save_logits:
         if runtime.num_replicas > 1:
-            raise ConfigError("--save_logits runs in one process: drop --use_horovod/--num_gpus")
+            raise ConfigError("--save_logits runs in one process: drop --use_horovod/--use_multi_worker/--num_gpus")
         from open_s2s.decoding.logits_io import save_infer_logits  # noqa: PLC0415
 
         # the predictions of a logits run go beside the logits, never over the logdir's infer output

@@ -13,9 +13,11 @@ from open_s2s.modes.building import (
     EXIT_DATA_ERROR,
     EXIT_DIVERGED,
     EXIT_INTERRUPTED,
+    EXIT_WORKER_LOST,
     build_model,
     check_logdir,
     make_data_layer,
+    worker_lost_message,
 )
 from open_s2s.modes.reporting import EvalHook, SampleLogger
 from open_s2s.training import checkpoints as ckpt_lib
@@ -94,6 +96,15 @@ def fit(trainer, model, dataset, eval_dl, params, runtime, logdir) -> int:
         log.warning("%s; resume with --continue_learning", e)
         return EXIT_INTERRUPTED
     except tf.errors.OpError as e:
+        if runtime.peer_failure(e):
+            # the weights of this step were not updated anywhere: the chief keeps them
+            saved = f"checkpoint saved at {trainer.save()}" if runtime.is_chief else "the chief keeps the checkpoints"
+            log.error(
+                "%s; %s; restart every worker with --continue_learning",
+                worker_lost_message(e, f"training step {trainer.step + 1}"),
+                saved,
+            )
+            return EXIT_WORKER_LOST
         # e.g. an audio file deleted or corrupted after the load-time checks: the failed
         # step did not update the weights, so save them and stop with a readable message.
         path = trainer.save()

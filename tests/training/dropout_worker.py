@@ -3,7 +3,8 @@
     python dropout_worker.py CONFIG OUT MODE [overrides...]
 
 MODE ``single``: one replica; ``towers``: 2 MirroredStrategy replicas on logical CPUs;
-``horovod``: one rank of a horovodrun job. Saves ``OUT.<replica>.npz`` per replica: the
+``horovod``: one rank of a horovodrun job; ``multiworker``: one worker of a 2-worker
+MultiWorkerMirroredStrategy cluster (``TF_CONFIG`` set by the test). Saves ``OUT.<replica>.npz`` per replica: the
 initial and final trainable weights and the dropout seed states after the step.
 """
 
@@ -28,6 +29,8 @@ def main(config, out, mode, *overrides):
         extra.append(f"--num_gpus={REPLICAS}")
     if mode == "horovod":
         extra.append("--use_horovod=True")
+    if mode == "multiworker":
+        extra.append("--use_multi_worker=True")
     _, params = resolve_config(config, "train", extra)
     runtime = make_runtime(params)
     dl = make_data_layer(params, "eval")
@@ -42,7 +45,7 @@ def main(config, out, mode, *overrides):
     def make(ctx=None):
         return tf.data.Dataset.from_generator(lambda: iter(stream), output_signature=spec_of(batch))
 
-    dataset = runtime.distribute_dataset(make) if mode == "towers" else make()
+    dataset = runtime.distribute_dataset(make) if mode in ("towers", "multiworker") else make()
     trainer.fit(dataset)
     for r in range(REPLICAS) if mode == "towers" else [runtime.rank]:
 

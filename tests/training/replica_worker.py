@@ -4,8 +4,9 @@
 
 MODE ``single``: one replica on the concatenation of each group of per-replica batches;
 ``towers``: 2 MirroredStrategy replicas on logical CPUs; ``horovod``: one rank of a
-horovodrun job. Every mode reads the same fixed eval-mode batches (no dither, no
-augmentation) and starts from the same seed, so the weights must agree.
+horovodrun job; ``multiworker``: one worker of a 2-worker MultiWorkerMirroredStrategy
+cluster (``TF_CONFIG`` set by the test). Every mode reads the same fixed eval-mode batches
+(no dither, no augmentation) and starts from the same seed, so the weights must agree.
 """
 
 import functools
@@ -35,6 +36,8 @@ def main(config, out, mode, steps, iter_size, *overrides):
         extra.append(f"--num_gpus={REPLICAS}")
     if mode == "horovod":
         extra.append("--use_horovod=True")
+    if mode == "multiworker":
+        extra.append("--use_multi_worker=True")
     _, params = resolve_config(config, "train", extra)
     runtime = make_runtime(params)
     dl = make_data_layer(params, "eval")
@@ -57,9 +60,14 @@ def main(config, out, mode, steps, iter_size, *overrides):
             for k in range(iter_size):
                 for r in range(REPLICAS):
                     order.append(group[r * iter_size + k])
-        if mode == "horovod":
+        if mode in ("horovod", "multiworker"):
             mine = [b for i, b in enumerate(order) if i % REPLICAS == runtime.rank]
-            dataset = tf.data.Dataset.from_generator(lambda: iter(mine), output_signature=spec_of(mine[0]))
+
+            def own(ctx=None):
+                return tf.data.Dataset.from_generator(lambda: iter(mine), output_signature=spec_of(mine[0]))
+
+            # under MultiWorkerMirroredStrategy each worker's dataset function returns its own batches
+            dataset = runtime.distribute_dataset(own) if mode == "multiworker" else own()
         else:
             dataset = runtime.distribute_dataset(
                 lambda ctx: tf.data.Dataset.from_generator(lambda: iter(order), output_signature=spec_of(order[0]))

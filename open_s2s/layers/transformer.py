@@ -5,13 +5,13 @@ sublayer sees ``LayerNorm(x)`` and adds its dropped-out output to ``x``; the sta
 a LayerNorm. Attention is Keras' ``MultiHeadAttention``, extended with a key/value cache so
 that generating a token costs one step.
 
-Numerics under mixed precision (float16/bfloat16 compute, float32 variables): the matmuls
-run in the compute dtype, but three places stay float32 under every policy: the residual
-stream (each block adds a small update to ``x``; added in bfloat16 the low bits of the update
-are lost, block after block) and the output logits, which together took bf16 from 7.9 to
-within 0.6 BLEU of float32 at equal steps (docs/benchmarks.md), and the attention scores and
-their softmax, which a later run found not needed for that (0.15 BLEU without them) while
-they cost ~5 % of a bf16 step: a candidate to return to the compute dtype.
+Numerics under mixed precision (float16/bfloat16 compute, float32 variables): the matmuls,
+attention scores and softmax run in the compute dtype, but two places stay float32 under
+every policy: the residual stream (each block adds a small update to ``x``; added in
+bfloat16 the low bits of the update are lost, block after block) and the output logits
+(forward and backward). Together they took bf16 from 7.9 BLEU behind float32 at equal steps
+to 0.15 behind (docs/benchmarks.md). Float32 attention scores were tried and are not needed
+(they cost ~5 % of a bf16 step); logits with a bfloat16 backward were tried and trained worse.
 """
 
 from __future__ import annotations
@@ -30,31 +30,6 @@ def position_encoding(length: tf.Tensor | int, hidden_size: int, max_timescale: 
     inv_timescales = tf.exp(tf.range(num_timescales, dtype=tf.float32) * -increment)
     scaled = position[:, None] * inv_timescales[None]
     return tf.concat([tf.sin(scaled), tf.cos(scaled)], axis=1)
-
-
-@tf.custom_gradient
-def float32_logits(x: tf.Tensor, table: tf.Tensor):
-    """``x [..., hidden] @ table[vocab, hidden]^T`` with float32 output, backward in ``x``'s dtype.
-
-    The forward product runs in float32 under mixed precision too: in bfloat16 the logits would
-    be rounded to 8 mantissa bits (steps of 0.06-0.125 at |logit| 8-20) before the
-    cross-entropy and the beam scores. The two backward products take the incoming gradient in
-    ``x``'s dtype, as every other matmul of a mixed-precision step does, so that only the
-    forward product pays float32 speed (on bf16 hardware the three float32 products cost ~6 %
-    of transformer_tiny's step). Under float32 this is a plain float32 matmul.
-    """
-    table32 = tf.cast(table, tf.float32)
-    logits = tf.matmul(tf.cast(x, tf.float32), table32, transpose_b=True)
-
-    def grad(d_logits):
-        d_logits = tf.cast(d_logits, x.dtype)
-        d_x = tf.matmul(d_logits, tf.cast(table, x.dtype))
-        d_table = tf.matmul(
-            tf.reshape(d_logits, [-1, tf.shape(d_logits)[-1]]), tf.reshape(x, [-1, tf.shape(x)[-1]]), transpose_a=True
-        )
-        return d_x, tf.cast(d_table, table.dtype)
-
-    return logits, grad
 
 
 class SharedEmbedding(keras.layers.Layer):
@@ -89,7 +64,10 @@ class SharedEmbedding(keras.layers.Layer):
 
     def logits(self, x: tf.Tensor) -> tf.Tensor:
         """``[..., hidden]`` -> float32 ``[..., vocab_size]``."""
-        return float32_logits(x, self.weights_matrix[: self.vocab_size])
+        # in float32 under mixed precision too: bfloat16 would round the logits to 8 mantissa
+        # bits (steps of 0.06-0.125 at |logit| 8-20) before the cross-entropy and the beam scores
+        table = tf.cast(self.weights_matrix[: self.vocab_size], tf.float32)
+        return tf.matmul(tf.cast(x, tf.float32), table, transpose_b=True)
 
     def call(self, ids):
         return self.embed(ids)
@@ -100,8 +78,8 @@ class CachedMultiHeadAttention(keras.layers.MultiHeadAttention):
 
     ``project(value)`` returns the projected ``(key, value)`` ``[batch, length, heads, dim]``,
     which a decoder computes once for the encoder outputs, or appends to step by step for
-    its own past (``attend_step``). Scores ``QK^T`` and the softmax are computed in float32
-    under every policy; the projections and ``weights @ V`` in the compute dtype.
+    its own past (``attend_step``). Everything runs in the compute dtype; masked keys get a
+    large negative score that stays finite in float16.
     """
 
     def _masked_softmax(self, attention_scores, attention_mask=None):

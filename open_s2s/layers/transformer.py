@@ -5,13 +5,13 @@ sublayer sees ``LayerNorm(x)`` and adds its dropped-out output to ``x``; the sta
 a LayerNorm. Attention is Keras' ``MultiHeadAttention``, extended with a key/value cache so
 that generating a token costs one step.
 
-Numerics under mixed precision (float16/bfloat16 compute, float32 variables): the matmuls
-run in the compute dtype, but three places stay float32 under every policy: the residual
-stream (each block adds a small update to ``x``; added in bfloat16 the low bits of the update
-are lost, block after block) and the output logits, which together took bf16 from 7.9 to
-within 0.6 BLEU of float32 at equal steps (docs/benchmarks.md), and the attention scores and
-their softmax, which a later run found not needed for that (0.15 BLEU without them) while
-they cost ~5 % of a bf16 step: a candidate to return to the compute dtype.
+Numerics under mixed precision (float16/bfloat16 compute, float32 variables): the matmuls,
+attention scores and softmax run in the compute dtype, but two places stay float32 under
+every policy: the residual stream (each block adds a small update to ``x``; added in
+bfloat16 the low bits of the update are lost, block after block) and the output logits
+(forward and backward). Together they took bf16 from 7.9 BLEU behind float32 at equal steps
+to 0.15 behind (docs/benchmarks.md). Float32 attention scores were tried and are not needed
+(they cost ~5 % of a bf16 step); logits with a bfloat16 backward were tried and trained worse.
 """
 
 from __future__ import annotations
@@ -78,25 +78,23 @@ class CachedMultiHeadAttention(keras.layers.MultiHeadAttention):
 
     ``project(value)`` returns the projected ``(key, value)`` ``[batch, length, heads, dim]``,
     which a decoder computes once for the encoder outputs, or appends to step by step for
-    its own past (``attend_step``). Scores ``QK^T`` and the softmax are computed in float32
-    under every policy; the projections and ``weights @ V`` in the compute dtype.
+    its own past (``attend_step``). Everything runs in the compute dtype; masked keys get a
+    large negative score that stays finite in float16.
     """
 
-    def _build_attention(self, rank):
-        super()._build_attention(rank)
-        # dropout on the attention weights works on the float32 weights
-        self._dropout_layer = keras.layers.Dropout(rate=self._dropout, dtype="float32", seed=self.seed)
-
     def _masked_softmax(self, attention_scores, attention_mask=None):
-        """Softmax over the key axis of float32 ``scores [batch, heads, T, S]``; masked keys get 0
-        (and a row with every key masked is all 0), as Keras' masked softmax."""
+        """Softmax over the key axis of ``scores [batch, heads, T, S]``; masked keys get 0 (and a
+        row with every key masked is all 0), as Keras' masked softmax."""
         if attention_mask is None:
             return tf.nn.softmax(attention_scores, axis=-1)
         mask = tf.cast(attention_mask, tf.bool)
         for _ in range(len(attention_scores.shape) - len(mask.shape)):
             mask = tf.expand_dims(mask, axis=-len(self._attention_axes) * 2 - 1)
-        weights = tf.nn.softmax(tf.where(mask, attention_scores, tf.constant(-1e9, attention_scores.dtype)), axis=-1)
-        return tf.where(mask, weights, 0.0)
+        # float16's range ends at 65504: its "minus infinity" must stay finite
+        large_negative = -3e4 if attention_scores.dtype == tf.float16 else -1e9
+        masked = tf.where(mask, attention_scores, tf.constant(large_negative, attention_scores.dtype))
+        weights = tf.nn.softmax(masked, axis=-1)
+        return tf.where(mask, weights, tf.zeros_like(weights))
 
     def _compute_attention(
         self,
@@ -113,12 +111,12 @@ class CachedMultiHeadAttention(keras.layers.MultiHeadAttention):
             attention_mask = (
                 causal if attention_mask is None else tf.logical_and(tf.cast(attention_mask, tf.bool), causal)
             )
-        query = tf.cast(query, tf.float32) * self._inverse_sqrt_key_dim
-        scores = tf.einsum(self._dot_product_equation, tf.cast(key, tf.float32), query)
+        query = query * tf.cast(self._inverse_sqrt_key_dim, query.dtype)
+        scores = tf.einsum(self._dot_product_equation, key, query)
         weights = self._masked_softmax(scores, attention_mask)
         if self._dropout > 0.0:
             weights = self._dropout_layer(weights, training=training)
-        output = tf.einsum(self._combine_equation, tf.cast(weights, value.dtype), value)
+        output = tf.einsum(self._combine_equation, weights, value)
         return output, weights
 
     def project(self, value: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

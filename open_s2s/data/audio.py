@@ -3,7 +3,7 @@
 Everything on the hot path is a TF op (``tf.signal``, WAV parsed with ``tf.io``), so the same
 code runs in the ``tf.data`` pipeline and inside an exported SavedModel. The compressed formats
 (FLAC, OGG/Vorbis, MP3) are decoded by tensorflow-io's ops where they load, otherwise by
-soundfile (libsndfile) inside ``tf.data`` through ``tf.numpy_function`` (``tfio_usable``).
+soundfile (libsndfile) inside ``tf.data`` (``open_s2s.data.compressed_audio``).
 
 Framing convention (the single source of truth is ``frame_lengths``): frames are
 ``num_fft`` samples long, start every ``hop = round(window_stride * sample_freq)``
@@ -17,8 +17,6 @@ a single zero-padded frame.
 from __future__ import annotations
 
 import dataclasses
-import io
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,9 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 # Augmentations moved to open_s2s.data.augmentation; re-exported for existing imports.
+from open_s2s.data import compressed_audio
 from open_s2s.data.augmentation import frequency_warp, spec_augment  # noqa: F401
-
-log = logging.getLogger("open_s2s")
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
 _EXTENSIONS = {".wav": "wav", ".wave": "wav", ".flac": "flac", ".ogg": "ogg", ".oga": "ogg", ".mp3": "mp3"}
@@ -128,8 +125,8 @@ def decode_audio(path_or_bytes: Any, file_format: str | None = None, *, is_path:
     """Decodes an audio file to mono float32 samples.
 
     WAV (16-bit PCM) is parsed in the graph; FLAC, OGG/Vorbis and MP3 use tensorflow-io
-    where its ops load (``tfio_usable``), soundfile otherwise (same scaling, same mono mix,
-    same rate). Multi-channel audio is averaged to mono.
+    where its ops load, soundfile otherwise (``compressed_audio``: same samples, and the
+    scaling, mono mix and rate are this module's). Multi-channel audio is averaged to mono.
 
     Args:
       path_or_bytes: a path or the file's bytes: Python ``str`` (path), ``bytes``
@@ -152,71 +149,6 @@ def decode_audio(path_or_bytes: Any, file_format: str | None = None, *, is_path:
     magic = tf.constant([b"RIFF", b"fLaC", b"OggS"])
     index = tf.reduce_min(tf.where(tf.equal(magic, tf.strings.substr(contents, 0, 4)), [0, 1, 2], 3))
     return tf.switch_case(index, [lambda f=f: _DECODERS[f](contents) for f in FORMATS])
-
-
-_TFIO_USABLE: bool | None = None  # the probe's answer, once asked
-
-
-def tfio_usable() -> bool:
-    """Whether tensorflow-io's audio ops run here (asked once per process).
-
-    Importing is not enough: tensorflow-io 0.37.1 imports on TensorFlow >= 2.18 but its
-    kernels library does not load (undefined symbols, tensorflow/io#2104), so the probe
-    decodes a 16-sample FLAC made in memory. Without it the compressed formats are decoded
-    by soundfile (``_decode_soundfile``).
-    """
-    global _TFIO_USABLE
-    if _TFIO_USABLE is None:
-        _TFIO_USABLE = _probe_tfio()
-    return _TFIO_USABLE
-
-
-def _probe_tfio() -> bool:
-    import soundfile
-
-    samples = np.arange(-8, 8, dtype=np.int16) * 1000
-    buffer = io.BytesIO()
-    soundfile.write(buffer, samples, 16000, format="FLAC", subtype="PCM_16")
-    try:
-        import tensorflow_io as tfio
-
-        with tf.init_scope():  # the probe may be asked while a tf.data function is traced
-            decoded = tfio.audio.decode_flac(tf.constant(buffer.getvalue()), dtype=tf.int16)
-            ok = np.array_equal(np.asarray(decoded).reshape(-1), samples)
-    except Exception as e:  # ImportError, NotImplementedError (kernels do not load), op errors
-        reason = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-        log.info("tensorflow-io unusable (%s): FLAC/OGG/MP3 decoded with soundfile", reason)
-        return False
-    if not ok:
-        log.info("tensorflow-io decoded the probe FLAC wrongly: FLAC/OGG/MP3 decoded with soundfile")
-    return ok
-
-
-def _tfio():
-    import tensorflow_io as tfio  # imported only when a non-WAV format is used and its ops load
-
-    return tfio
-
-
-def _soundfile_read(contents: bytes, dtype: str) -> np.ndarray:
-    """``[samples, channels]`` of an encoded file's bytes, as libsndfile returns them: int16
-    and int32 full scale (24-bit FLAC left-justified, as tensorflow-io's int32), float32 in
-    [-1, 1]."""
-    import soundfile
-
-    contents = contents.item() if isinstance(contents, np.ndarray) else contents  # numpy_function's 0-d array
-    return soundfile.read(io.BytesIO(contents), dtype=dtype, always_2d=True)[0]
-
-
-def _decode_soundfile(contents: tf.Tensor, dtype: tf.DType) -> tf.Tensor:
-    """``[samples, channels]`` of ``dtype`` decoded by soundfile inside the graph, the
-    fallback of tensorflow-io's decoders (same dtype and layout, so scaling and mono mix stay
-    the graph's)."""
-    audio = tf.numpy_function(
-        lambda c: _soundfile_read(c, dtype.name), [contents], dtype, stateful=False, name="soundfile_decode"
-    )
-    audio.set_shape([None, None])
-    return audio
 
 
 def _mono(audio: tf.Tensor) -> tf.Tensor:
@@ -271,11 +203,10 @@ def _decode_flac(contents):
     b = _header_bytes(contents, 18, 4)  # STREAMINFO: 20-bit rate, 3-bit channels, 5-bit bits-1
     rate = b[0] * 4096 + b[1] * 16 + b[2] // 16
     bits = (b[2] % 2) * 16 + b[3] // 16 + 1
-    decode = _tfio().audio.decode_flac if tfio_usable() else _decode_soundfile
     audio = tf.cond(
         bits <= 16,
-        lambda: _mono(decode(contents, dtype=tf.int16)) / 2.0**15,
-        lambda: _mono(decode(contents, dtype=tf.int32)) / 2.0**31,
+        lambda: _mono(compressed_audio.decode(contents, "flac", tf.int16)) / 2.0**15,
+        lambda: _mono(compressed_audio.decode(contents, "flac", tf.int32)) / 2.0**31,
     )
     return audio, rate
 
@@ -283,8 +214,7 @@ def _decode_flac(contents):
 def _decode_ogg(contents):
     segments = _header_bytes(contents, 26, 1)[0]  # Vorbis id header follows the segment table
     rate = tf.reduce_sum(_header_bytes(contents, 27 + segments + 12, 4) * [1, 1 << 8, 1 << 16, 1 << 24])
-    audio = _tfio().audio.decode_vorbis(contents) if tfio_usable() else _decode_soundfile(contents, tf.float32)
-    return _mono(audio), rate
+    return _mono(compressed_audio.decode(contents, "ogg")), rate
 
 
 def _decode_mp3(contents):
@@ -294,8 +224,7 @@ def _decode_mp3(contents):
     h = _header_bytes(contents, tf.where(has_id3, id3_size, 0), 4)
     rates = tf.constant([[11025, 12000, 8000], [0, 0, 0], [22050, 24000, 16000], [44100, 48000, 32000]])
     rate = rates[h[1] // 8 % 4, tf.minimum(h[2] // 4 % 4, 2)]
-    audio = _tfio().audio.decode_mp3(contents) if tfio_usable() else _decode_soundfile(contents, tf.float32)
-    return _mono(audio), rate
+    return _mono(compressed_audio.decode(contents, "mp3")), rate
 
 
 _DECODERS = {"wav": _decode_wav, "flac": _decode_flac, "ogg": _decode_ogg, "mp3": _decode_mp3}

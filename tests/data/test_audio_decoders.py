@@ -1,8 +1,8 @@
 """The two decoders of the compressed formats: tensorflow-io's ops and the soundfile fallback.
 
 tensorflow-io's kernels do not load on TensorFlow >= 2.18 (tensorflow/io#2104), so
-``open_s2s.data.audio`` probes them once (``tfio_usable``) and otherwise decodes FLAC, OGG and
-MP3 with soundfile inside the graph. The fallback tests force the probe's answer, so they run
+``open_s2s.data.compressed_audio`` probes them once (``tfio_usable``) and otherwise decodes FLAC,
+OGG and MP3 with soundfile inside the graph. The fallback tests force the probe's answer, so they run
 on both stacks; the comparison with tensorflow-io runs where its ops load (the tf216 stack).
 
 References: the integer samples written (FLAC is lossless), the original signal (lossy codecs,
@@ -22,6 +22,7 @@ import soundfile as sf
 import tensorflow as tf
 
 from open_s2s.data import audio as A
+from open_s2s.data import compressed_audio as C
 
 SR = 16000
 LOSSY = {"ogg": "VORBIS", "mp3": "MPEG_LAYER_III"}
@@ -82,8 +83,8 @@ def fallback(monkeypatch):
     def no_tfio():
         raise AssertionError("tensorflow-io used although the probe said it is unusable")
 
-    monkeypatch.setattr(A, "tfio_usable", lambda: False)
-    monkeypatch.setattr(A, "_tfio", no_tfio)
+    monkeypatch.setattr(C, "tfio_usable", lambda: False)
+    monkeypatch.setattr(C, "tfio", no_tfio)
 
 
 @pytest.mark.parametrize("channels", [1, 2])
@@ -139,7 +140,7 @@ def test_fallback_wav_from_bytes_never_builds_tensorflow_io(fallback):
 
 @pytest.fixture(scope="module")
 def tfio_here():
-    if not A.tfio_usable():
+    if not C.tfio_usable():
         pytest.skip("tensorflow-io's ops do not load on this stack (tensorflow/io#2104)")
 
 
@@ -151,7 +152,7 @@ def test_soundfile_matches_tensorflow_io(tfio_here, monkeypatch, fmt, subtype, c
         pytest.skip(f"this libsndfile cannot write {fmt}")
     data = _encode(_signal(channels), fmt, subtype or LOSSY[fmt])
     with_tfio, rate_tfio = A.decode_audio(data)
-    monkeypatch.setattr(A, "tfio_usable", lambda: False)
+    monkeypatch.setattr(C, "tfio_usable", lambda: False)
     with_sf, rate_sf = A.decode_audio(data)
     assert int(rate_tfio) == int(rate_sf) == SR
     assert with_tfio.shape == with_sf.shape
@@ -183,10 +184,10 @@ def test_probe_needs_working_ops(monkeypatch):
         return tf.constant(sf.read(io.BytesIO(contents.numpy()), dtype="int16", always_2d=True)[0])
 
     monkeypatch.setitem(sys.modules, "tensorflow_io", None)  # import raises ImportError
-    assert A._probe_tfio() is False
+    assert C._probe_tfio() is False
     for decode, usable in ((raises, False), (wrong, False), (right, True)):
         monkeypatch.setitem(sys.modules, "tensorflow_io", _fake_tfio(decode))
-        assert A._probe_tfio() is usable, decode.__name__
+        assert C._probe_tfio() is usable, decode.__name__
 
 
 def test_probe_on_this_stack():
@@ -199,4 +200,4 @@ def test_probe_on_this_stack():
     else:
         installed = True
     major_minor = tuple(int(v) for v in tf.__version__.split(".")[:2])
-    assert A.tfio_usable() is (installed and major_minor < (2, 18))
+    assert C.tfio_usable() is (installed and major_minor < (2, 18))

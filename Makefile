@@ -33,7 +33,7 @@ $(VENV)/.setup-done: requirements.txt requirements/$(STACK).txt constraints/$(ST
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements/$(STACK).txt -c constraints/$(STACK).txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
-	STACK=$(STACK) CONSTRAINTS=constraints/$(STACK).txt scripts/install_horovod.sh $(PY)
+	scripts/install_horovod.sh $(PY) constraints/$(STACK).txt
 	touch $@
 	if [ "$(STACK)" = "$(DEFAULT_STACK)" ] && [ "$(VENV)" = ".venv-$(STACK)" ] && { [ -L .venv ] || [ ! -e .venv ]; }; then \
 		ln -sfn $(VENV) .venv; fi

@@ -35,6 +35,8 @@ NOISE_PATTERNS: tuple[str, ...] = (
     r"This TensorFlow binary is optimized to use available CPU instructions",
     r"To enable the following instructions: .* in other operations, rebuild TensorFlow",
     r"oneDNN custom operations are on\. You may see slightly different numerical results",
+    # INFO at import; TensorFlow 2.21 writes it whatever TF_CPP_MIN_LOG_LEVEL says
+    r"cudart_stub\.cc:\d+\] Could not find cuda drivers on your machine, GPU will not be used",
     # kenlm, while reading an ARPA file
     r"^Loading the LM will be faster if you build a binary file\.",
     r"^Reading .*\.arpa$",

@@ -151,7 +151,10 @@ def training_step_ratio(
                 totals[arm][i] += value
         del real_iter  # stops its background work before the next cached block
     n = steps * rounds
+    import tensorflow as tf
+
     out = {"dtype": runtime.dtype, "batch_size": params["batch_size_per_gpu"], "steps_per_arm": n}
+    out["tensorflow"] = tf.__version__  # the stack (make bench-pipeline STACK=...)
     out["overrides"] = list(overrides)
     for arm, (seconds, cpu, audio) in totals.items():
         out[arm] = {
@@ -184,8 +187,8 @@ def _print_table(results: dict) -> None:
         print(f"| {name} | {f[name]['audio_sec_per_sec']:.0f} | {f[name]['audio_sec_per_cpu_sec']:.0f} |")
     print(f"\ntf.data / librosa: {f['tf_data_over_librosa']:.2f}x\n")
     t = results["training"]
-    print(f"| Jasper tiny step ({t['dtype']}, batch {t['batch_size']}, {t['steps_per_arm']} steps/arm) "
-          "| ms/step | CPU ms/step | audio-s/s |\n|---|---|---|---|")  # fmt: skip
+    print(f"| Jasper tiny step (TF {t['tensorflow']}, {t['dtype']}, batch {t['batch_size']}, "
+          f"{t['steps_per_arm']} steps/arm) | ms/step | CPU ms/step | audio-s/s |\n|---|---|---|---|")  # fmt: skip
     for arm in ("real", "cached"):
         row = [f"{t[arm]['ms_per_step']:.0f}", f"{t[arm]['cpu_ms_per_step']:.0f}", f"{t[arm]['audio_sec_per_sec']:.1f}"]
         print(f"| {arm} | " + " | ".join(row) + " |")

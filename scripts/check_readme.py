@@ -11,10 +11,11 @@ in a prepared shell fails here.
 
 Where: by default in a fresh copy of the repository (its tracked and untracked, not ignored,
 files, with their modification times, so ``make`` does not redo ``make setup``) in a new
-temporary directory, whose ``.venv`` and ``data`` are links to the repository's: the README's
-``logs/...`` and ``exported/...`` start empty on every check and nothing of the repository's
-runs is touched; corpora are built once into the repository's ``data/`` (gitignored), and the
-corpus builders keep an existing identical corpus (so they are cheap when it exists).
+temporary directory, whose ``.venv``, ``.venv-<stack>`` and ``data`` are links to the
+repository's: the README's ``logs/...`` and ``exported/...`` start empty on every check and
+nothing of the repository's runs is touched; corpora are built once into the repository's
+``data/`` (gitignored), and the corpus builders keep an existing identical corpus (so they are
+cheap when it exists).
 ``--in_place`` runs in the repository itself instead (a new user's view, logs included).
 
 Shortened, when asked: with ``--max_steps=N`` every training command gets ``--max_steps=N``
@@ -161,7 +162,9 @@ def prepare_workdir(workdir: str | None) -> str:
         os.makedirs(os.path.dirname(os.path.join(workdir, rel)), exist_ok=True)
         shutil.copy2(source, os.path.join(workdir, rel))  # keeps mtimes: make sees setup as done
     os.makedirs(os.path.join(ROOT, "data"), exist_ok=True)
-    for name in (".venv", "data"):
+    # .venv is the default stack's venv (or a link to it); make targets use .venv-<stack>
+    venvs = sorted(n for n in os.listdir(ROOT) if n.startswith(".venv-"))
+    for name in (".venv", "data", *venvs):
         os.symlink(os.path.join(ROOT, name), os.path.join(workdir, name))
     return workdir
 

@@ -12,7 +12,8 @@ from open_s2s import quiet, runner
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISE = ("Unable to register", "Assets written to", "unsupported characters", "absl::InitializeLog",
-         "Ignored output_format", "Sharding callback duration", "Loading the LM will be faster")  # fmt: skip
+         "Ignored output_format", "Sharding callback duration", "Loading the LM will be faster",
+         "Could not find cuda drivers")  # fmt: skip
 
 
 def run_py(*args, python=sys.executable, cwd=ROOT):
@@ -26,6 +27,9 @@ def run_py(*args, python=sys.executable, cwd=ROOT):
 def test_filtered_stderr_drops_noise_lines_and_replays_the_rest(capfd):
     with quiet.filtered_stderr():
         os.write(2, b"2026-01-01 E cuda_fft.cc:479] Unable to register cuFFT factory: Attempting to register\n")
+        # TensorFlow 2.21 logs this INFO line at import whatever TF_CPP_MIN_LOG_LEVEL says
+        os.write(2, b"I0000 00:00:1796019503.848560    6189 cudart_stub.cc:31] Could not find cuda drivers on "
+                    b"your machine, GPU will not be used.\n")  # fmt: skip
         os.write(2, b"a real error\n")
         os.write(2, b"Loading the LM will be faster if you build a binary file.\n****\r*****\n")
         os.write(2, b"another line\n")

@@ -1,7 +1,9 @@
 """Audio decoding, speech features and SpecAugment as TensorFlow graph ops.
 
-Everything on the hot path is a TF op (``tf.audio`` / ``tf.signal`` / tensorflow-io), so
-the same code runs in the ``tf.data`` pipeline and inside an exported SavedModel.
+Everything on the hot path is a TF op (``tf.signal``, WAV parsed with ``tf.io``), so the same
+code runs in the ``tf.data`` pipeline and inside an exported SavedModel. The compressed formats
+(FLAC, OGG/Vorbis, MP3) are decoded by tensorflow-io's ops where they load, otherwise by
+soundfile (libsndfile) inside ``tf.data`` (``open_s2s.data.compressed_audio``).
 
 Framing convention (the single source of truth is ``frame_lengths``): frames are
 ``num_fft`` samples long, start every ``hop = round(window_stride * sample_freq)``
@@ -24,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 # Augmentations moved to open_s2s.data.augmentation; re-exported for existing imports.
+from open_s2s.data import compressed_audio
 from open_s2s.data.augmentation import frequency_warp, spec_augment  # noqa: F401
 
 FORMATS = ("wav", "flac", "ogg", "mp3")
@@ -121,8 +124,9 @@ def decode_pcm16(path, offset, nbytes, channels=1) -> tf.Tensor:
 def decode_audio(path_or_bytes: Any, file_format: str | None = None, *, is_path: bool | None = None):
     """Decodes an audio file to mono float32 samples.
 
-    WAV (16-bit PCM) uses ``tf.audio.decode_wav``; FLAC, OGG/Vorbis and MP3 use
-    tensorflow-io. Multi-channel audio is averaged to mono.
+    WAV (16-bit PCM) is parsed in the graph; FLAC, OGG/Vorbis and MP3 use tensorflow-io
+    where its ops load, soundfile otherwise (``compressed_audio``: same samples, and the
+    scaling, mono mix and rate are this module's). Multi-channel audio is averaged to mono.
 
     Args:
       path_or_bytes: a path or the file's bytes: Python ``str`` (path), ``bytes``
@@ -145,12 +149,6 @@ def decode_audio(path_or_bytes: Any, file_format: str | None = None, *, is_path:
     magic = tf.constant([b"RIFF", b"fLaC", b"OggS"])
     index = tf.reduce_min(tf.where(tf.equal(magic, tf.strings.substr(contents, 0, 4)), [0, 1, 2], 3))
     return tf.switch_case(index, [lambda f=f: _DECODERS[f](contents) for f in FORMATS])
-
-
-def _tfio():
-    import tensorflow_io as tfio  # imported only when a non-WAV format is used
-
-    return tfio
 
 
 def _mono(audio: tf.Tensor) -> tf.Tensor:
@@ -205,11 +203,10 @@ def _decode_flac(contents):
     b = _header_bytes(contents, 18, 4)  # STREAMINFO: 20-bit rate, 3-bit channels, 5-bit bits-1
     rate = b[0] * 4096 + b[1] * 16 + b[2] // 16
     bits = (b[2] % 2) * 16 + b[3] // 16 + 1
-    decode = _tfio().audio.decode_flac
     audio = tf.cond(
         bits <= 16,
-        lambda: _mono(decode(contents, dtype=tf.int16)) / 2.0**15,
-        lambda: _mono(decode(contents, dtype=tf.int32)) / 2.0**31,
+        lambda: _mono(compressed_audio.decode(contents, "flac", tf.int16)) / 2.0**15,
+        lambda: _mono(compressed_audio.decode(contents, "flac", tf.int32)) / 2.0**31,
     )
     return audio, rate
 
@@ -217,7 +214,7 @@ def _decode_flac(contents):
 def _decode_ogg(contents):
     segments = _header_bytes(contents, 26, 1)[0]  # Vorbis id header follows the segment table
     rate = tf.reduce_sum(_header_bytes(contents, 27 + segments + 12, 4) * [1, 1 << 8, 1 << 16, 1 << 24])
-    return _mono(_tfio().audio.decode_vorbis(contents)), rate
+    return _mono(compressed_audio.decode(contents, "ogg")), rate
 
 
 def _decode_mp3(contents):
@@ -227,7 +224,7 @@ def _decode_mp3(contents):
     h = _header_bytes(contents, tf.where(has_id3, id3_size, 0), 4)
     rates = tf.constant([[11025, 12000, 8000], [0, 0, 0], [22050, 24000, 16000], [44100, 48000, 32000]])
     rate = rates[h[1] // 8 % 4, tf.minimum(h[2] // 4 % 4, 2)]
-    return _mono(_tfio().audio.decode_mp3(contents)), rate
+    return _mono(compressed_audio.decode(contents, "mp3")), rate
 
 
 _DECODERS = {"wav": _decode_wav, "flac": _decode_flac, "ogg": _decode_ogg, "mp3": _decode_mp3}

@@ -34,6 +34,9 @@ class SideSpec:
         whitespace-separated words or tokens (``open_s2s.data.vocab.ids_to_text``).
       audio: for frames computed from audio that a model generates (speech synthesis), the
         data layer's feature transform as plain values, so that a vocoder can invert it.
+      length_multiple: the data layer pads this side's time axis to a multiple of it (1:
+        to the longest example). A server pads the same way, so that it runs the shapes, and
+        so the float rounding, that ``--mode=infer`` runs.
     """
 
     shape: tuple[int | None, ...] = ()
@@ -48,6 +51,7 @@ class SideSpec:
     clip_samples: int = 0
     delimiter: str = ""
     audio: Mapping[str, Any] = field(default_factory=dict)
+    length_multiple: int = 1
 
     @property
     def vocab_size(self) -> int:

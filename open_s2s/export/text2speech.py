@@ -29,6 +29,7 @@ class Text2SpeechServing(tf.Module):
         )
         self.table = tf.lookup.StaticHashTable(init, default_value=-1)
         self.sample_rate = tf.constant(model.data_spec.target.sample_rate, tf.int32)
+        self.length_multiple, self.pad_id = side.length_multiple, max(side.pad_id, 0)
 
     def encode(self, text):
         chars = tf.strings.unicode_split(tf.strings.lower(text), "UTF-8")
@@ -41,7 +42,11 @@ class Text2SpeechServing(tf.Module):
         if self.eos_id >= 0:
             parts.append(tf.fill([rows, 1], self.eos_id))
         ids = tf.concat(parts, axis=1)
-        return ids.to_tensor(default_value=0), tf.cast(ids.row_lengths(), tf.int32)
+        dense = ids.to_tensor(default_value=self.pad_id)
+        # padded as the data layer pads (pad_to): infer and this server then run the same shapes
+        extra = -tf.shape(dense)[1] % self.length_multiple
+        dense = tf.pad(dense, [[0, 0], [0, extra]], constant_values=self.pad_id)
+        return dense, tf.cast(ids.row_lengths(), tf.int32)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve(self, text):

@@ -398,10 +398,8 @@ def _spec(params: Mapping[str, Any], vocab: Sequence[str], spectrogram: Spectrog
         # the transform, as plain values, for the vocoder (``SpectrogramParams(**spec.target.audio)``);
         # SideSpec.audio is newer than this module's first version
         target = dataclasses.replace(target, audio=dataclasses.asdict(spectrogram))
-    return DataSpec(
-        source=token_ids(tuple(vocab), pad_id=PAD_ID, bos_id=BOS_ID if eos else -1, eos_id=EOS_ID if eos else -1),
-        target=target,
-    )
+    source = token_ids(tuple(vocab), pad_id=PAD_ID, bos_id=BOS_ID if eos else -1, eos_id=EOS_ID if eos else -1)
+    return DataSpec(source=dataclasses.replace(source, length_multiple=params["pad_to"]), target=target)
 
 
 def spectrogram_params(params: Mapping[str, Any], owner: str = "Text2SpeechDataLayer") -> SpectrogramParams:

@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 # requirements/<stack>.txt + constraints/<stack>.txt and installed in its own venv, .venv-<stack>;
 # `make setup` of the default stack also points .venv (the README's `source .venv/bin/activate`)
 # at its venv. Switching the default is this one line.
-DEFAULT_STACK := tf216
+DEFAULT_STACK := tf221
 STACK ?= $(DEFAULT_STACK)
 ifeq ($(strip $(STACK)),)
 override STACK := $(DEFAULT_STACK)

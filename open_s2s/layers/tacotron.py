@@ -30,7 +30,8 @@ def _reuse(cast_value: tf.Tensor, float32_value: tf.Tensor):
 
 
 def cast_once(variables, dtype) -> list[tuple[tf.Tensor, tf.Tensor]]:
-    """``(value in dtype, float32 value)`` of each Keras variable, for ``reuse`` in a loop.
+    """``(value in dtype, float32 value)`` of each Keras variable, for ``reuse`` in a loop
+    (under float32 both are the variable's value, read once before the loop).
 
     Reads the backend variable itself: inside a layer's ``call`` the Keras variable would
     already hand out its autocast (compute-dtype) value.
@@ -43,8 +44,12 @@ def cast_once(variables, dtype) -> list[tuple[tf.Tensor, tf.Tensor]]:
 
 
 def reuse(pair: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
-    """Inside the loop: the cast value of a ``cast_once`` pair, gradient to its float32 value."""
-    return _reuse(*pair)
+    """Inside the loop: the cast value of a ``cast_once`` pair, gradient to its float32 value.
+    Under float32 the value itself (nothing to cast; its gradient accumulates in float32)."""
+    cast_value, float32_value = pair
+    if cast_value.dtype == float32_value.dtype:
+        return cast_value
+    return _reuse(cast_value, float32_value)
 
 
 def lstm_step(x, h, c, kernel, recurrent_kernel, bias):

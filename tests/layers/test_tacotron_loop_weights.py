@@ -70,3 +70,9 @@ def test_attention_variables_keep_their_first_call_paths():
         "attention/v/kernel",
         "attention/bias",
     ]
+
+
+def test_float32_loop_reads_the_variable_value_without_per_step_ops():
+    variable = tf.Variable(tf.ones([3, 4]))
+    (pair,) = cast_once([variable], tf.float32)
+    assert reuse(pair) is pair[0] and pair[0].dtype == tf.float32

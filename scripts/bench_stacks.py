@@ -1,7 +1,7 @@
 """Training throughput of one config on the two dependency stacks, in alternating runs.
 
     python scripts/bench_stacks.py [--config_file example_configs/speech2text/jasper_tiny.py]
-        [--dtypes float32,mixed_bf16] [--rounds 2] [--bench_steps 20] [--bench_warmup 5]
+        [--dtypes float32,mixed_bf16] [--rounds 2] [--bench_steps 200] [--bench_warmup 20]
         [--venvs .venv-tf216,.venv-tf221]
 
 For each round, dtype and stack (in that nesting, so the stacks alternate on a shared
@@ -34,7 +34,7 @@ def run_once(python: str, config: str, dtype: str, steps: int, warmup: int, over
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
             raise SystemExit(f"bench_stacks: {' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
-        with open(os.path.join(logdir, "benchmark.json")) as f:
+        with open(os.path.join(logdir, "benchmark", "benchmark.json")) as f:  # run.py's benchmark subdir
             return json.load(f)
 
 
@@ -51,8 +51,8 @@ def main() -> int:
     parser.add_argument("--config_file", default="example_configs/speech2text/jasper_tiny.py")
     parser.add_argument("--dtypes", default="float32,mixed_bf16")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--bench_steps", type=int, default=20)
-    parser.add_argument("--bench_warmup", type=int, default=5)
+    parser.add_argument("--bench_steps", type=int, default=200)
+    parser.add_argument("--bench_warmup", type=int, default=20)
     parser.add_argument("--venvs", default=".venv-tf216,.venv-tf221", help="comma-separated venv directories")
     args, overrides = parser.parse_known_args()
     venvs = args.venvs.split(",")

@@ -98,7 +98,7 @@ def main() -> int:
     args, overrides = parser.parse_known_args()
     import keras
     import tensorflow as tf
-    from keras_baseline import ratios, time_alternating  # this script's folder
+    from keras_baseline import cached_batches, ratios, time_alternating  # this script's folder
 
     from open_s2s.config.loader import resolve_config
     from open_s2s.data import keys
@@ -109,9 +109,7 @@ def main() -> int:
     model_cls, params = resolve_config(args.config_file, "train", [f"--dtype={args.dtype}", *overrides])
     runtime = make_runtime(params)
     data_layer = make_data_layer(params, "train")
-    dataset = data_layer.build_dataset().take(args.batches).cache().repeat()
-    for _ in dataset.take(args.batches):  # fill the cache: from here on both read memory
-        pass
+    dataset = cached_batches(data_layer.build_dataset(), args.batches)  # from here on both read memory
 
     toolkit_model = build_model(model_cls, params, data_layer.spec)
     trainer = Trainer(toolkit_model, params, runtime, os.path.join(ROOT, "logs", "bench", "overhead_t2t"), 10**9)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from open_s2s.layers.linear import matmul_last_axis
 from open_s2s.layers.masked_conv import MaskedConv1D
 from open_s2s.layers.normalization import BatchNormalization
 
@@ -221,10 +222,12 @@ class LocationSensitiveAttention(keras.layers.Layer):
         dtype), for a decoder loop that casts them once (``cast_once``)."""
         query_kernel, conv_kernel, location_kernel, v_kernel, *bias = weights
         location = tf.nn.conv1d(tf.cast(cumulative, conv_kernel.dtype)[:, :, None], conv_kernel, 1, "SAME")
-        hidden = tf.matmul(query, query_kernel)[:, None, :] + processed_memory + tf.matmul(location, location_kernel)
+        hidden = (
+            tf.matmul(query, query_kernel)[:, None, :] + processed_memory + matmul_last_axis(location, location_kernel)
+        )
         if bias:
             hidden = hidden + bias[0]
-        energies = tf.cast(tf.matmul(tf.tanh(hidden), v_kernel)[:, :, 0], tf.float32)
+        energies = tf.cast(matmul_last_axis(tf.tanh(hidden), v_kernel)[:, :, 0], tf.float32)
         weights = tf.nn.softmax(tf.where(mask, energies, NEG), axis=-1)
         context = tf.einsum("bl,bld->bd", tf.cast(weights, memory.dtype), memory)
         return context, weights

@@ -21,6 +21,8 @@ import math
 import keras
 import tensorflow as tf
 
+from open_s2s.layers.linear import matmul_last_axis
+
 
 def position_encoding(length: tf.Tensor | int, hidden_size: int, max_timescale: float = 1.0e4) -> tf.Tensor:
     """Sinusoidal position signal ``[length, hidden_size]`` float32 (sines then cosines)."""
@@ -67,7 +69,7 @@ class SharedEmbedding(keras.layers.Layer):
         # in float32 under mixed precision too: bfloat16 would round the logits to 8 mantissa
         # bits (steps of 0.06-0.125 at |logit| 8-20) before the cross-entropy and the beam scores
         table = tf.cast(self.weights_matrix[: self.vocab_size], tf.float32)
-        return tf.matmul(tf.cast(x, tf.float32), table, transpose_b=True)
+        return matmul_last_axis(tf.cast(x, tf.float32), table, transpose_b=True)
 
     def call(self, ids):
         return self.embed(ids)

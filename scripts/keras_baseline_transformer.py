@@ -83,7 +83,11 @@ def baseline_model(vocab: int, d: int, layers: int, heads: int, ff: int, dropout
             for block in self.dec:
                 y = block(y, causal, memory, src_mask, training=training)
             y = self.dec_norm(y)
-            return tf.cast(tf.matmul(y, tf.cast(self.tgt_emb.embeddings, y.dtype), transpose_b=True), tf.float32)
+            # tied projection as Dense applies a kernel: ``tensordot`` folds [batch, time] into one
+            # 2-D matmul (``tf.matmul`` of the 3-D ``y`` would broadcast the table into a slower
+            # BatchMatMulV2 with a batch sum in its gradient)
+            table = tf.cast(self.tgt_emb.embeddings, y.dtype)
+            return tf.cast(tf.tensordot(y, table, [[2], [1]]), tf.float32)
 
     return Transformer()
 
